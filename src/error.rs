@@ -1,0 +1,218 @@
+//! The one error type, with a stable machine-readable [`Error::kind`] code.
+//!
+//! Messages carry non-secret context (key ids, instants, sizes) and never token text or key bytes.
+//! Values read from an untrusted token (a `kid`, an `alg`) appear only after [`sanitize`] has
+//! bounded and filtered them, so an error message cannot be used to inject into logs.
+
+use crate::clock::Timestamp;
+
+/// Every way keycard can refuse a token, a key or a request.
+///
+/// Match on [`Error::kind`] for a stable code (it is what the CLI prints and what other languages'
+/// test suites compare); the variants may gain fields or siblings in minor releases.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The token is not well formed: bad base64, bad JSON, a forbidden header, a claim of the wrong
+    /// type. The reason is a fixed text; the token itself is never echoed.
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+
+    /// The token is longer than the configured limit; it was rejected before any decoding.
+    #[error("token is {size} bytes, over the limit of {limit}")]
+    TokenTooLarge {
+        /// Length of the presented token in bytes.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// The token is of a format this verifier does not accept (for example `v4.local` where only
+    /// `v4.public` is configured, a JWE, or a PASETO v2/v3 token).
+    #[error("unsupported token format: {0}")]
+    UnsupportedFormat(&'static str),
+
+    /// The token names no key, or a key that is not in the key ring (or has been retired).
+    #[error("unknown key{}", kid.as_deref().map(|k| format!(" `{k}`")).unwrap_or_default())]
+    UnknownKey {
+        /// The key id the token named, sanitized; `None` when it named none.
+        kid: Option<String>,
+    },
+
+    /// The token's algorithm does not match the algorithm bound to the key it names.
+    #[error("algorithm mismatch: key `{kid}` is {expected}, token says `{found}`")]
+    AlgorithmMismatch {
+        /// The key that was named.
+        kid: String,
+        /// The algorithm bound to that key.
+        expected: &'static str,
+        /// What the token claimed, sanitized.
+        found: String,
+    },
+
+    /// The signature (or, for `v4.local`, the authentication tag) does not verify.
+    #[error("bad signature")]
+    BadSignature,
+
+    /// `exp` is in the past (beyond the leeway).
+    #[error("token expired at {exp} (now {now})")]
+    Expired {
+        /// The token's `exp`.
+        exp: Timestamp,
+        /// The verifier's clock.
+        now: Timestamp,
+    },
+
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("token not valid before {nbf} (now {now})")]
+    NotYetValid {
+        /// The token's `nbf`.
+        nbf: Timestamp,
+        /// The verifier's clock.
+        now: Timestamp,
+    },
+
+    /// `iat` is in the future (beyond the leeway).
+    #[error("token issued in the future at {iat} (now {now})")]
+    IssuedInFuture {
+        /// The token's `iat`.
+        iat: Timestamp,
+        /// The verifier's clock.
+        now: Timestamp,
+    },
+
+    /// A required claim is absent.
+    #[error("missing claim `{0}`")]
+    MissingClaim(&'static str),
+
+    /// `iss` does not equal the configured issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+
+    /// `aud` does not contain the configured audience (or is present when none is configured).
+    #[error("wrong audience")]
+    WrongAudience,
+
+    /// An access token was presented where a refresh token is expected, or the reverse.
+    #[error("wrong token type: expected {expected}, found {found}")]
+    WrongTokenType {
+        /// What the caller asked for.
+        expected: &'static str,
+        /// What the token is.
+        found: &'static str,
+    },
+
+    /// The token, its session, or its subject has been revoked.
+    #[error("token revoked")]
+    Revoked,
+
+    /// Key material could not be imported or generated (bad JWK or PASERK, wrong size, a point not
+    /// on the curve, an HMAC secret shorter than 32 bytes).
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+
+    /// The caller asked for something the configuration does not allow (no active key for a
+    /// format, a grace period shorter than the token lifetime, a custom claim colliding with a
+    /// registered one). This is a programming or deployment error, never a hostile-input one.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// The cryptographic backend failed (for example the OS random generator).
+    #[error("cryptographic failure: {0}")]
+    Crypto(&'static str),
+}
+
+impl Error {
+    /// The stable snake_case code of this error, as listed in the README and printed by the CLI.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) => "malformed",
+            Error::TokenTooLarge { .. } => "token_too_large",
+            Error::UnsupportedFormat(_) => "unsupported_format",
+            Error::UnknownKey { .. } => "unknown_key",
+            Error::AlgorithmMismatch { .. } => "algorithm_mismatch",
+            Error::BadSignature => "bad_signature",
+            Error::Expired { .. } => "expired",
+            Error::NotYetValid { .. } => "not_yet_valid",
+            Error::IssuedInFuture { .. } => "issued_in_future",
+            Error::MissingClaim(_) => "missing_claim",
+            Error::WrongIssuer => "wrong_issuer",
+            Error::WrongAudience => "wrong_audience",
+            Error::WrongTokenType { .. } => "wrong_token_type",
+            Error::Revoked => "revoked",
+            Error::InvalidKey(_) => "invalid_key",
+            Error::Config(_) => "config",
+            Error::Crypto(_) => "crypto",
+        }
+    }
+
+    /// Every code [`Error::kind`] can return, in documentation order.
+    pub const KINDS: &'static [&'static str] = &[
+        "malformed",
+        "token_too_large",
+        "unsupported_format",
+        "unknown_key",
+        "algorithm_mismatch",
+        "bad_signature",
+        "expired",
+        "not_yet_valid",
+        "issued_in_future",
+        "missing_claim",
+        "wrong_issuer",
+        "wrong_audience",
+        "wrong_token_type",
+        "revoked",
+        "invalid_key",
+        "config",
+        "crypto",
+    ];
+
+    pub(crate) fn unknown_key(kid: Option<&str>) -> Error {
+        Error::UnknownKey {
+            kid: kid.map(sanitize),
+        }
+    }
+}
+
+/// A `Result` with keycard's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Bounds and filters a value taken from an untrusted token before it appears in an error: at most
+/// 64 characters from `[A-Za-z0-9._~:+-]`; anything else is replaced by `?`, and longer values are
+/// cut with `…`.
+pub(crate) fn sanitize(untrusted: &str) -> String {
+    const MAX: usize = 64;
+    let mut out = String::with_capacity(untrusted.len().min(MAX + 3));
+    for (i, c) in untrusted.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        let ok = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | ':' | '+' | '-');
+        out.push(if ok { c } else { '?' });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_bounds_and_filters() {
+        assert_eq!(sanitize("k4.pid.abc-_"), "k4.pid.abc-_");
+        assert_eq!(sanitize("../../etc/passwd"), "..?..?etc?passwd");
+        assert_eq!(sanitize("a\nb\u{1b}[31m"), "a?b??31m");
+        let long = "x".repeat(1000);
+        assert_eq!(sanitize(&long).chars().count(), 65);
+    }
+
+    #[test]
+    fn kinds_are_unique_and_listed() {
+        let mut seen = std::collections::HashSet::new();
+        for k in Error::KINDS {
+            assert!(seen.insert(*k), "duplicate kind {k}");
+            assert!(k.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! JWT in JWS compact serialization (RFC 7515, RFC 7519), with RFC 8725's advice applied.
+//!
+//! Opening checks, in order, and stops at the first failure:
+//! 1. the JOSE header (at most [`MAX_HEADER_CHARS`]) is strict base64url and strict JSON, with
+//!    no `jku`, `x5u`, `jwk`, `x5c`, `crit`, `b64`, `enc` or `zip` (nothing is ever fetched, no
+//!    extension is understood, JWE is not JWS);
+//! 2. `kid` names a key of the ring that may verify now (`unknown_key`);
+//! 3. `alg` equals the algorithm bound to that key, byte for byte (`algorithm_mismatch`: this is
+//!    what stops `alg: none` and HS256-with-a-public-key confusion);
+//! 4. the signature has the algorithm's exact length and verifies (`bad_signature`);
+//! 5. only then is the payload decoded.
+
+use std::sync::Arc;
+
+use super::{MAX_HEADER_CHARS, Opened};
+use crate::claims::TokenType;
+use crate::clock::Timestamp;
+use crate::encoding::{b64, json};
+use crate::error::{Error, Result, sanitize};
+use crate::keys::{Algorithm, Format, Key, KeySet};
+
+/// JOSE header parameters keycard refuses outright.
+const FORBIDDEN: &[&str] = &["jku", "x5u", "jwk", "x5c", "crit", "b64", "enc", "zip"];
+
+/// Seals `payload` (claims JSON) as a JWT signed by `key`.
+pub(crate) fn seal(key: &Key, kind: TokenType, payload: &[u8]) -> Result<String> {
+    debug_assert_eq!(key.format(), Format::Jwt);
+    let header = serde_json::json!({
+        "alg": key.algorithm().name(),
+        "kid": key.kid().as_str(),
+        "typ": kind.jwt_typ(),
+    })
+    .to_string();
+    let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
+    b64::encode_into(header.as_bytes(), &mut out);
+    out.push('.');
+    b64::encode_into(payload, &mut out);
+    let sig = key.material().sign(&[out.as_bytes()])?;
+    out.push('.');
+    b64::encode_into(sig.as_bytes(), &mut out);
+    Ok(out)
+}
+
+/// Opens a JWT: header, key, algorithm, signature, payload (see the module docs for the order).
+pub(crate) fn open(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened> {
+    // `detect` has checked the alphabet and that there are exactly two dots.
+    let (signing_input, sig_b64) = token
+        .rsplit_once('.')
+        .ok_or(Error::Malformed("a JWT has exactly three segments"))?;
+    let (header_b64, payload_b64) = signing_input
+        .split_once('.')
+        .ok_or(Error::Malformed("a JWT has exactly three segments"))?;
+
+    if header_b64.len() > MAX_HEADER_CHARS {
+        return Err(Error::Malformed("JOSE header too large"));
+    }
+    let mut header_buf = [0u8; MAX_HEADER_CHARS * 3 / 4];
+    let n = b64::decode_to_slice(header_b64, &mut header_buf)?;
+    let [alg, kid, typ] = json::read_string_members(
+        &header_buf[..n],
+        ["alg", "kid", "typ"],
+        FORBIDDEN,
+        MAX_HEADER_CHARS,
+    )?;
+    let alg = alg.ok_or(Error::Malformed("JOSE header without alg"))?;
+    let kid = kid.ok_or(Error::unknown_key(None))?;
+    let key = keys
+        .find(&kid, now)
+        .ok_or_else(|| Error::unknown_key(Some(&kid)))?;
+    if key.format() != Format::Jwt || alg != key.algorithm().name() {
+        return Err(Error::AlgorithmMismatch {
+            kid: key.kid().to_string(),
+            expected: key.algorithm().name(),
+            found: sanitize(&alg),
+        });
+    }
+
+    let sig_len = match key.algorithm() {
+        Algorithm::HS256 => 32,
+        _ => 64,
+    };
+    if b64::decoded_len(sig_b64.len()) != Some(sig_len) {
+        return Err(Error::BadSignature);
+    }
+    let mut sig = [0u8; 64];
+    b64::decode_to_slice(sig_b64, &mut sig[..sig_len])?;
+    if !key
+        .material()
+        .verify(&[signing_input.as_bytes()], &sig[..sig_len])
+    {
+        return Err(Error::BadSignature);
+    }
+
+    let kind = typ.as_deref().and_then(TokenType::from_jwt_typ);
+    Ok(Opened {
+        key: Arc::clone(key),
+        kind,
+        payload: b64::decode(payload_b64)?,
+    })
+}

@@ -1,0 +1,414 @@
+//! JSON Web Keys (RFC 7517) for all five algorithms, Ed25519 per RFC 8037, thumbprints per
+//! RFC 7638.
+//!
+//! | alg | kty | members |
+//! |---|---|---|
+//! | `EdDSA`, `v4.public` | `OKP`, crv `Ed25519` | `x`, secret `d` |
+//! | `ES256` | `EC`, crv `P-256` | `x`, `y`, secret `d` |
+//! | `HS256`, `v4.local` | `oct` | secret `k` |
+//!
+//! Import is strict: the JSON must be I-JSON (no duplicate members, bounded depth), `alg` must be
+//! present and agree with `kty`/`crv`, key members of other key types (RSA's `n`, `p`, ...) are
+//! refused, and `use`, when present, must be `sig` (`enc` for `v4.local`). Public export never
+//! carries `d` or `k`.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+use super::material::Material;
+use super::{Algorithm, Key, Kid};
+use crate::clock::Timestamp;
+use crate::encoding::{b64, json as strict_json};
+use crate::error::{Error, Result};
+
+/// The largest JWK or JWK Set text accepted.
+pub(crate) const MAX_JWK_BYTES: usize = 256 * 1024;
+/// The most keys a JWK Set may hold.
+pub(crate) const MAX_KEYS: usize = 256;
+
+/// Members of other key types that must not appear on a keycard key.
+const FOREIGN_MEMBERS: &[&str] = &["n", "e", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// keycard's own JWK members, used by key-set files to record rotation state.
+pub(crate) const ACTIVE_MEMBER: &str = "keycard_active";
+pub(crate) const UNTIL_MEMBER: &str = "keycard_verify_until";
+
+#[derive(Deserialize)]
+struct JwkIn {
+    kty: String,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    d: Option<String>,
+    k: Option<String>,
+    alg: Option<String>,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    keycard_active: Option<bool>,
+    keycard_verify_until: Option<i64>,
+}
+
+/// What a JWK says beyond the key itself: keycard's rotation-state members.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct JwkState {
+    pub(crate) active: bool,
+    pub(crate) verify_until: Option<Timestamp>,
+}
+
+/// Overrides applied when importing: an explicit algorithm (which must agree with the JWK's own
+/// `alg` if it has one) and a kid (which replaces the JWK's).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct JwkOverrides {
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) kid: Option<Kid>,
+}
+
+fn invalid(reason: &'static str) -> Error {
+    Error::InvalidKey(reason)
+}
+
+fn decode_member(text: &Option<String>, what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    let text = text.as_deref().ok_or(invalid(what))?;
+    b64::decode(text)
+        .map(Zeroizing::new)
+        .map_err(|_| invalid("a JWK key member is not strict base64url"))
+}
+
+/// Parses one JWK object (already read strictly) into a key and its state members.
+pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, JwkState)> {
+    let Value::Object(map) = v else {
+        return Err(invalid("a JWK is a JSON object"));
+    };
+    if let Some(m) = FOREIGN_MEMBERS.iter().find(|m| map.contains_key(**m)) {
+        let _ = m;
+        return Err(invalid("a JWK member of an unsupported key type (RSA?)"));
+    }
+    let jwk: JwkIn = serde_json::from_value(Value::Object(map))
+        .map_err(|_| invalid("a JWK member has the wrong type"))?;
+
+    let alg = match (jwk.alg.as_deref(), over.alg) {
+        (Some(named), Some(given)) => {
+            let named = Algorithm::from_name(named).ok_or(invalid("unsupported JWK alg"))?;
+            if named != given {
+                return Err(invalid("the JWK's alg differs from the one requested"));
+            }
+            named
+        }
+        (Some(named), None) => Algorithm::from_name(named).ok_or(invalid("unsupported JWK alg"))?,
+        (None, Some(given)) => given,
+        (None, None) => return Err(invalid("a JWK needs alg (in the JWK or given explicitly)")),
+    };
+    let want_use = if alg == Algorithm::V4Local {
+        "enc"
+    } else {
+        "sig"
+    };
+    if let Some(u) = jwk.use_.as_deref() {
+        if u != want_use && !(alg == Algorithm::V4Local && u == "sig") {
+            return Err(invalid("the JWK's use does not fit its algorithm"));
+        }
+    }
+
+    let (kty, crv) = (jwk.kty.as_str(), jwk.crv.as_deref());
+    let material = match alg {
+        Algorithm::EdDSA | Algorithm::V4Public => {
+            if kty != "OKP" || crv != Some("Ed25519") || jwk.y.is_some() || jwk.k.is_some() {
+                return Err(invalid(
+                    "an Ed25519 JWK is kty OKP, crv Ed25519, with x and d",
+                ));
+            }
+            let x = decode_member(&jwk.x, "an OKP JWK needs x")?;
+            match &jwk.d {
+                Some(_) => {
+                    let d = decode_member(&jwk.d, "d")?;
+                    Material::ed25519_from_seed_checked(&d, Some(&x))?
+                }
+                None => Material::ed25519_public(&x)?,
+            }
+        }
+        Algorithm::ES256 => {
+            if kty != "EC" || crv != Some("P-256") || jwk.k.is_some() {
+                return Err(invalid(
+                    "an ES256 JWK is kty EC, crv P-256, with x, y and d",
+                ));
+            }
+            let x = decode_member(&jwk.x, "an EC JWK needs x")?;
+            let y = decode_member(&jwk.y, "an EC JWK needs y")?;
+            if x.len() != 32 || y.len() != 32 {
+                return Err(invalid("P-256 coordinates are 32 bytes"));
+            }
+            let mut point = [0u8; 65];
+            point[0] = 4;
+            point[1..33].copy_from_slice(&x);
+            point[33..].copy_from_slice(&y);
+            match &jwk.d {
+                Some(_) => {
+                    let d = decode_member(&jwk.d, "d")?;
+                    Material::es256_from_private(&d, Some(&point))?
+                }
+                None => Material::es256_public(&point)?,
+            }
+        }
+        Algorithm::HS256 | Algorithm::V4Local => {
+            if kty != "oct" || crv.is_some() || jwk.x.is_some() || jwk.d.is_some() {
+                return Err(invalid("a symmetric JWK is kty oct with k"));
+            }
+            let k = decode_member(&jwk.k, "an oct JWK needs k")?;
+            if alg == Algorithm::HS256 {
+                Material::hs256(&k)?
+            } else {
+                Material::v4_local(&k)?
+            }
+        }
+    };
+
+    let kid = match (&over.kid, jwk.kid.as_deref()) {
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(text)) => Some(Kid::new(text)?),
+        (None, None) => None,
+    };
+    let verify_until = match jwk.keycard_verify_until {
+        None => None,
+        Some(secs) => {
+            Some(Timestamp::from_unix(secs).ok_or(invalid("keycard_verify_until out of range"))?)
+        }
+    };
+    let state = JwkState {
+        active: jwk.keycard_active.unwrap_or(false),
+        verify_until,
+    };
+    Ok((Key::from_parts(alg, kid, material)?, state))
+}
+
+/// Reads JWK text strictly and bounded.
+pub(crate) fn parse_jwk_text(text: &str) -> Result<Value> {
+    if text.len() > MAX_JWK_BYTES {
+        return Err(invalid("JWK text too large"));
+    }
+    strict_json::parse_strict(text.as_bytes()).map_err(|e| match e {
+        Error::Malformed(reason) => Error::InvalidKey(reason),
+        other => other,
+    })
+}
+
+/// The members of a JWK Set's `keys` array.
+pub(crate) fn jwk_set_members(text: &str) -> Result<Vec<Value>> {
+    let Value::Object(mut set) = parse_jwk_text(text)? else {
+        return Err(invalid("a JWK Set is a JSON object"));
+    };
+    match set.remove("keys") {
+        Some(Value::Array(keys)) if keys.len() <= MAX_KEYS => Ok(keys),
+        Some(Value::Array(_)) => Err(invalid("a JWK Set holds at most 256 keys")),
+        _ => Err(invalid("a JWK Set needs a keys array")),
+    }
+}
+
+/// The JWK of `key`: public members only, or with the secret member when `secret` is set.
+pub(crate) fn key_to_jwk(
+    key: &Key,
+    secret: bool,
+    state: Option<JwkState>,
+) -> Option<Map<String, Value>> {
+    let mut m = Map::new();
+    let material = key.material();
+    match key.algorithm() {
+        Algorithm::EdDSA | Algorithm::V4Public => {
+            m.insert("kty".into(), json!("OKP"));
+            m.insert("crv".into(), json!("Ed25519"));
+            m.insert("x".into(), json!(b64::encode(material.public_bytes()?)));
+        }
+        Algorithm::ES256 => {
+            let p = material.public_bytes()?;
+            m.insert("kty".into(), json!("EC"));
+            m.insert("crv".into(), json!("P-256"));
+            m.insert("x".into(), json!(b64::encode(&p[1..33])));
+            m.insert("y".into(), json!(b64::encode(&p[33..])));
+        }
+        Algorithm::HS256 | Algorithm::V4Local => {
+            if !secret {
+                return None;
+            }
+            m.insert("kty".into(), json!("oct"));
+        }
+    }
+    if secret {
+        let s = key.secret_bytes()?;
+        let name = if key.algorithm().is_asymmetric() {
+            "d"
+        } else {
+            "k"
+        };
+        m.insert(name.into(), Value::String(b64::encode(&s)));
+    }
+    m.insert("alg".into(), json!(key.algorithm().name()));
+    m.insert("kid".into(), json!(key.kid().as_str()));
+    let u = if key.algorithm() == Algorithm::V4Local {
+        "enc"
+    } else {
+        "sig"
+    };
+    m.insert("use".into(), json!(u));
+    if let Some(state) = state {
+        if state.active {
+            m.insert(ACTIVE_MEMBER.into(), json!(true));
+        }
+        if let Some(t) = state.verify_until {
+            m.insert(UNTIL_MEMBER.into(), json!(t.as_unix()));
+        }
+    }
+    Some(m)
+}
+
+/// Serializes JSON holding secret members into zeroizing text, then wipes the strings of `v`.
+///
+/// The buffer is sized up front (`estimate` bytes) so that growing it does not leave copies of the
+/// secret behind in freed memory.
+pub(crate) fn secret_json_text(mut v: Value, estimate: usize) -> Zeroizing<String> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(estimate));
+    // Writing a Value to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, &v);
+    scrub(&mut v);
+    Zeroizing::new(String::from_utf8(std::mem::take(&mut *buf)).unwrap_or_default())
+}
+
+fn scrub(v: &mut Value) {
+    use zeroize::Zeroize;
+    match v {
+        Value::String(s) => s.zeroize(),
+        Value::Array(a) => a.iter_mut().for_each(scrub),
+        Value::Object(m) => m.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+/// The RFC 7638 thumbprint (SHA-256, base64url) of an asymmetric key's public JWK.
+pub(crate) fn thumbprint(key: &Key) -> Option<String> {
+    let p = key.material().public_bytes()?;
+    // Required members only, in lexicographic order, no whitespace (RFC 7638 §3).
+    let canonical = match key.algorithm() {
+        Algorithm::EdDSA | Algorithm::V4Public => format!(
+            r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+            b64::encode(p)
+        ),
+        Algorithm::ES256 => format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            b64::encode(&p[1..33]),
+            b64::encode(&p[33..])
+        ),
+        Algorithm::HS256 | Algorithm::V4Local => return None,
+    };
+    let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
+    Some(b64::encode(digest.as_ref()))
+}
+
+impl Key {
+    /// Imports a key from a JWK (public or private). The JWK must carry `alg` and `kid`.
+    ///
+    /// ```
+    /// use keycard::keys::Key;
+    /// let jwk = r#"{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":"rfc8037",
+    ///               "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    /// let key = Key::from_jwk(jwk)?;
+    /// assert_eq!(key.kid().as_str(), "rfc8037");
+    /// assert_eq!(key.jwk_thumbprint().unwrap(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn from_jwk(text: &str) -> Result<Key> {
+        Key::from_jwk_with(text, None, None)
+    }
+
+    /// Imports a key from a JWK, supplying the algorithm (it must agree with the JWK's `alg` when
+    /// that is present) and/or the kid (it replaces the JWK's `kid`; for PASETO keys it must be
+    /// the PASERK id).
+    pub fn from_jwk_with(text: &str, alg: Option<Algorithm>, kid: Option<Kid>) -> Result<Key> {
+        let v = parse_jwk_text(text)?;
+        key_from_jwk_value(v, &JwkOverrides { alg, kid }).map(|(k, _)| k)
+    }
+
+    /// The public JWK of an asymmetric key (never a private member); `None` for HS256 and
+    /// `v4.local`.
+    pub fn to_public_jwk(&self) -> Option<String> {
+        key_to_jwk(self, false, None).map(|m| Value::Object(m).to_string())
+    }
+
+    /// The JWK with the secret member (`d` or `k`); `None` for a public-only key. Handle the
+    /// result as the secret it is.
+    pub fn to_secret_jwk(&self) -> Option<Zeroizing<String>> {
+        if !self.has_secret() {
+            return None;
+        }
+        key_to_jwk(self, true, None).map(|m| secret_json_text(Value::Object(m), 512))
+    }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url) of an asymmetric key; `None` for
+    /// symmetric keys, whose thumbprint would be a hash of the secret.
+    pub fn jwk_thumbprint(&self) -> Option<String> {
+        thumbprint(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_round_trips() {
+        for alg in Algorithm::ALL {
+            let key = Key::generate(alg).unwrap();
+            let secret = key.to_secret_jwk().unwrap();
+            let back = Key::from_jwk(&secret).unwrap();
+            assert_eq!(back.kid(), key.kid());
+            assert_eq!(back.algorithm(), alg);
+            assert_eq!(back.secret_bytes(), key.secret_bytes());
+            match key.to_public_jwk() {
+                Some(public) => {
+                    assert!(!public.contains("\"d\"") && !public.contains("\"k\""));
+                    let p = Key::from_jwk(&public).unwrap();
+                    assert!(!p.has_secret());
+                    assert_eq!(p.public_key_bytes(), key.public_key_bytes());
+                }
+                None => assert!(!alg.is_asymmetric()),
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_confusion_and_foreign_members() {
+        let ed = Key::generate(Algorithm::EdDSA).unwrap();
+        let public = ed.to_public_jwk().unwrap();
+        // Same bytes claimed as HS256 (algorithm confusion) or as ES256.
+        for alg in [Algorithm::HS256, Algorithm::ES256] {
+            assert_eq!(
+                Key::from_jwk_with(&public, Some(alg), None)
+                    .unwrap_err()
+                    .kind(),
+                "invalid_key"
+            );
+        }
+        let swapped = public.replace("\"EdDSA\"", "\"HS256\"");
+        assert!(Key::from_jwk(&swapped).is_err());
+        let rsa = r#"{"kty":"RSA","alg":"RS256","kid":"r","n":"AQAB","e":"AQAB"}"#;
+        assert!(Key::from_jwk(rsa).is_err());
+        let dup = public.replacen("{", r#"{"kid":"a","#, 1);
+        assert!(Key::from_jwk(&dup).is_err());
+        let no_alg = r#"{"kty":"oct","kid":"h","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
+        assert!(Key::from_jwk(no_alg).is_err());
+        assert!(Key::from_jwk_with(no_alg, Some(Algorithm::HS256), None).is_ok());
+        let short = r#"{"kty":"oct","kid":"h","alg":"HS256","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
+        assert_eq!(Key::from_jwk(short).unwrap_err().kind(), "invalid_key");
+        let enc_use = public.replace("\"sig\"", "\"enc\"");
+        assert!(Key::from_jwk(&enc_use).is_err());
+    }
+
+    #[test]
+    fn paseto_jwk_kid_must_be_paserk_id() {
+        let k = Key::generate(Algorithm::V4Local).unwrap();
+        let jwk = k.to_secret_jwk().unwrap();
+        let renamed = jwk.replace(k.kid().as_str(), "other");
+        assert!(Key::from_jwk(&renamed).is_err());
+        let unnamed = jwk.replace(&format!(r#","kid":"{}""#, k.kid()), "");
+        assert_eq!(Key::from_jwk(&unnamed).unwrap().kid(), k.kid());
+    }
+}

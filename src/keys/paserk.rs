@@ -1,0 +1,188 @@
+//! PASERK (PASETO serialized keys), version 4: `k4.public.`, `k4.secret.`, `k4.local.` and the
+//! key ids `k4.pid.` / `k4.lid.`, through pasetors' implementation.
+//!
+//! PASERK strings are only defined for PASETO keys, so JWT keys (even Ed25519 ones) are never
+//! exported or imported this way: one key, one protocol.
+
+use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey, SymmetricKey};
+use pasetors::paserk::{FormatAsPaserk, Id};
+use pasetors::version4::V4;
+use zeroize::Zeroizing;
+
+use super::material::Material;
+use super::{Algorithm, Key, Kid};
+use crate::error::{Error, Result};
+
+/// The longest PASERK string accepted on import (a `k4.secret.` is 96 characters).
+const MAX_PASERK_LEN: usize = 128;
+
+fn paserk_string(value: &dyn FormatAsPaserk) -> Result<String> {
+    let mut out = String::new();
+    value
+        .fmt(&mut out)
+        .map_err(|_| Error::InvalidKey("PASERK serialization failed"))?;
+    Ok(out)
+}
+
+/// `k4.pid.` of a raw Ed25519 public key.
+pub(crate) fn pid_of(public: &[u8]) -> Result<String> {
+    let pk = AsymmetricPublicKey::<V4>::from(public)
+        .map_err(|_| Error::InvalidKey("a v4.public key is 32 bytes"))?;
+    paserk_string(&Id::from(&pk))
+}
+
+/// `k4.lid.` of a raw v4.local key.
+pub(crate) fn lid_of(local: &[u8]) -> Result<String> {
+    let k = SymmetricKey::<V4>::from(local)
+        .map_err(|_| Error::InvalidKey("a v4.local key is 32 bytes"))?;
+    paserk_string(&Id::from(&k))
+}
+
+/// `k4.public.` of a raw Ed25519 public key.
+pub(crate) fn encode_public(public: &[u8]) -> Result<String> {
+    let pk = AsymmetricPublicKey::<V4>::from(public)
+        .map_err(|_| Error::InvalidKey("a v4.public key is 32 bytes"))?;
+    paserk_string(&pk)
+}
+
+/// `k4.secret.` of an Ed25519 seed and its public key.
+pub(crate) fn encode_secret(seed: &[u8], public: &[u8]) -> Result<Zeroizing<String>> {
+    let mut both = Zeroizing::new(Vec::with_capacity(64));
+    both.extend_from_slice(seed);
+    both.extend_from_slice(public);
+    let sk = AsymmetricSecretKey::<V4>::from(&both)
+        .map_err(|_| Error::InvalidKey("not an Ed25519 key pair"))?;
+    paserk_string(&sk).map(Zeroizing::new)
+}
+
+/// `k4.local.` of a raw v4.local key.
+pub(crate) fn encode_local(local: &[u8]) -> Result<Zeroizing<String>> {
+    let k = SymmetricKey::<V4>::from(local)
+        .map_err(|_| Error::InvalidKey("a v4.local key is 32 bytes"))?;
+    paserk_string(&k).map(Zeroizing::new)
+}
+
+/// The PASERK id of a PASETO key's material: what its tokens' footers carry as `kid`.
+pub(crate) fn paserk_id(alg: Algorithm, material: &Material) -> Result<Kid> {
+    let id = match (alg, material) {
+        (Algorithm::V4Public, Material::Ed25519 { verifying, .. }) => pid_of(verifying.as_bytes())?,
+        (Algorithm::V4Local, Material::V4Local(k)) => lid_of(k.as_bytes())?,
+        _ => return Err(Error::InvalidKey("only PASETO v4 keys have PASERK ids")),
+    };
+    Kid::new(&id)
+}
+
+impl Key {
+    /// Imports a `k4.public.`, `k4.secret.` or `k4.local.` PASERK. The kid is the PASERK id.
+    ///
+    /// ```
+    /// use keycard::keys::{Algorithm, Key};
+    /// let key = Key::generate(Algorithm::V4Public)?;
+    /// let public = Key::from_paserk(&key.to_paserk_public().unwrap())?;
+    /// assert_eq!(public.kid(), key.kid());
+    /// assert!(!public.has_secret());
+    /// # Ok::<(), keycard::Error>(())
+    /// ```
+    pub fn from_paserk(text: &str) -> Result<Key> {
+        if text.len() > MAX_PASERK_LEN {
+            return Err(Error::InvalidKey("PASERK string too long"));
+        }
+        let bad = |_| Error::InvalidKey("not a valid k4 PASERK");
+        let (alg, material) = if text.starts_with("k4.public.") {
+            let pk = AsymmetricPublicKey::<V4>::try_from(text).map_err(bad)?;
+            (
+                Algorithm::V4Public,
+                Material::ed25519_public(pk.as_bytes())?,
+            )
+        } else if text.starts_with("k4.secret.") {
+            let sk = AsymmetricSecretKey::<V4>::try_from(text).map_err(bad)?;
+            let (seed, public) = sk.as_bytes().split_at(32);
+            let m = Material::ed25519_from_seed_checked(seed, Some(public))?;
+            (Algorithm::V4Public, m)
+        } else if text.starts_with("k4.local.") {
+            let k = SymmetricKey::<V4>::try_from(text).map_err(bad)?;
+            (Algorithm::V4Local, Material::v4_local(k.as_bytes())?)
+        } else if text.starts_with("k4.pid.") || text.starts_with("k4.lid.") {
+            return Err(Error::InvalidKey(
+                "a PASERK id names a key; it does not contain one",
+            ));
+        } else {
+            return Err(Error::InvalidKey(
+                "expected a k4.public., k4.secret. or k4.local. PASERK",
+            ));
+        };
+        Key::from_parts(alg, None, material)
+    }
+
+    /// The `k4.public.` PASERK of a `v4.public` key; `None` for other algorithms.
+    pub fn to_paserk_public(&self) -> Option<String> {
+        if self.algorithm() != Algorithm::V4Public {
+            return None;
+        }
+        encode_public(self.public_key_bytes()?).ok()
+    }
+
+    /// The secret PASERK (`k4.secret.` for `v4.public`, `k4.local.` for `v4.local`) of a key
+    /// holding secret material; `None` otherwise. Handle the result as the secret it is.
+    pub fn to_paserk_secret(&self) -> Option<Zeroizing<String>> {
+        let secret = self.secret_bytes()?;
+        match self.algorithm() {
+            Algorithm::V4Public => encode_secret(&secret, self.public_key_bytes()?).ok(),
+            Algorithm::V4Local => encode_local(&secret).ok(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let k = Key::generate(Algorithm::V4Public).unwrap();
+        let secret = k.to_paserk_secret().unwrap();
+        assert!(secret.starts_with("k4.secret."));
+        let back = Key::from_paserk(&secret).unwrap();
+        assert!(back.has_secret());
+        assert_eq!(back.kid(), k.kid());
+        let public = Key::from_paserk(&k.to_paserk_public().unwrap()).unwrap();
+        assert!(!public.has_secret());
+        assert_eq!(public.kid(), k.kid());
+        assert_eq!(public.to_paserk_secret(), None);
+
+        let l = Key::generate(Algorithm::V4Local).unwrap();
+        assert_eq!(l.to_paserk_public(), None);
+        let back = Key::from_paserk(&l.to_paserk_secret().unwrap()).unwrap();
+        assert_eq!(back.kid(), l.kid());
+        assert_eq!(back.algorithm(), Algorithm::V4Local);
+    }
+
+    #[test]
+    fn jwt_keys_have_no_paserk() {
+        let k = Key::generate(Algorithm::EdDSA).unwrap();
+        assert_eq!(k.to_paserk_public(), None);
+        assert_eq!(k.to_paserk_secret(), None);
+    }
+
+    #[test]
+    fn refuses_ids_other_versions_and_garbage() {
+        let k = Key::generate(Algorithm::V4Public).unwrap();
+        for bad in [
+            k.kid().as_str().to_string(),
+            "k3.public.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+            "k4.public.AAAA".into(),
+            "k4.public.".into(),
+            "k4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+            "k4.local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.x".into(),
+            "x".repeat(10_000),
+            String::new(),
+        ] {
+            assert_eq!(
+                Key::from_paserk(&bad).unwrap_err().kind(),
+                "invalid_key",
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Verification: untrusted text in, [`Verified`] claims out, or one typed [`Error`].
+//!
+//! The checks run cheapest and safest first, and a failure of an earlier stage always wins:
+//!
+//! 1. size (default limit 8 KiB), before any decoding: `token_too_large`;
+//! 2. format, from the token's shape, against the formats this verifier accepts:
+//!    `malformed` / `unsupported_format`;
+//! 3. key by `kid` (`unknown_key`), algorithm bound to the key (`algorithm_mismatch`),
+//!    signature or authentication tag (`bad_signature`);
+//! 4. claims, read once and strictly (`malformed`, `missing_claim`), then `exp`, `nbf`, `iat`
+//!    with the leeway (default 60 s), `iss` and `aud` when configured, and the token type.
+//!
+//! A forged token therefore reports `bad_signature` even when its claims are also expired
+//! (CVE-2024-51744 in golang-jwt returned both), and no claims ever leave with an error.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::claims::time_claim::TimeEncoding;
+use crate::claims::{
+    Access, Claims, NoCustomClaims, RawClaims, Refresh, SessionId, TokenId, TokenKind,
+};
+use crate::clock::{SharedClock, Timestamp};
+use crate::error::{Error, Result};
+use crate::format::{self, Opened, jwt, paseto};
+use crate::keys::{Format, KeyRing, Kid};
+
+/// Checks tokens against a key ring and a validation policy.
+///
+/// Defaults are the safe ones: every format keycard mints is accepted (each only with keys of
+/// that format), 8 KiB size limit, 60 s leeway, `iss` not checked, and a token carrying `aud`
+/// rejected unless an audience is configured (RFC 7519 §4.1.3). Relax or tighten with the
+/// `with_*` methods.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keycard::{Algorithm, Issuer, KeyRing, Verifier};
+/// let keys = Arc::new(KeyRing::new());
+/// keys.rotate(Algorithm::EdDSA)?;
+/// let token = Issuer::new(keys.clone()).with_audience("api").access("alice").mint()?;
+/// let verifier = Verifier::new(keys).with_audience("api");
+/// let verified = verifier.verify_access::<keycard::NoCustomClaims>(token.as_str())?;
+/// assert_eq!(verified.claims().subject(), "alice");
+/// # Ok::<(), keycard::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    keys: Arc<KeyRing>,
+    clock: SharedClock,
+    formats: [bool; 3],
+    max_token_bytes: usize,
+    leeway: Duration,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl Verifier {
+    /// Default size limit: 8 KiB.
+    pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+    /// Default clock-skew allowance: 60 seconds.
+    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+    /// A verifier over `keys`, using the ring's clock.
+    pub fn new(keys: Arc<KeyRing>) -> Verifier {
+        Verifier {
+            clock: Arc::clone(keys.clock()),
+            keys,
+            formats: [true; 3],
+            max_token_bytes: Verifier::DEFAULT_MAX_TOKEN_BYTES,
+            leeway: Verifier::DEFAULT_LEEWAY,
+            issuer: None,
+            audience: None,
+        }
+    }
+
+    /// Accepts only these formats; a token of any other is `unsupported_format`.
+    pub fn with_formats(mut self, formats: &[Format]) -> Verifier {
+        self.formats = [false; 3];
+        for f in formats {
+            self.formats[f.index()] = true;
+        }
+        self
+    }
+
+    /// Requires `iss` to equal `iss` exactly.
+    pub fn with_issuer(mut self, iss: impl Into<String>) -> Verifier {
+        self.issuer = Some(iss.into());
+        self
+    }
+
+    /// Requires `aud` to be, or to contain, `aud` exactly.
+    pub fn with_audience(mut self, aud: impl Into<String>) -> Verifier {
+        self.audience = Some(aud.into());
+        self
+    }
+
+    /// Clock-skew allowance for `exp`, `nbf` and `iat` (default 60 s).
+    pub fn with_leeway(mut self, leeway: Duration) -> Verifier {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Size limit in bytes (default 8 KiB); longer tokens are rejected before decoding.
+    pub fn with_max_token_bytes(mut self, limit: usize) -> Verifier {
+        self.max_token_bytes = limit;
+        self
+    }
+
+    /// Uses `clock` instead of the key ring's.
+    pub fn with_clock(mut self, clock: SharedClock) -> Verifier {
+        self.clock = clock;
+        self
+    }
+
+    /// The key ring.
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
+    }
+
+    /// Verifies an access token and reads its claims, custom ones as `C`.
+    pub fn verify_access<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Access, C>> {
+        self.verify(token)
+    }
+
+    /// Verifies a refresh token and reads its claims, custom ones as `C`.
+    pub fn verify_refresh<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Refresh, C>> {
+        self.verify(token)
+    }
+
+    fn verify<K: TokenKind, C: DeserializeOwned>(&self, token: &str) -> Result<Verified<K, C>> {
+        if token.len() > self.max_token_bytes {
+            return Err(Error::TokenTooLarge {
+                size: token.len(),
+                limit: self.max_token_bytes,
+            });
+        }
+        let format = format::detect(token)?;
+        if !self.formats[format.index()] {
+            return Err(Error::UnsupportedFormat(match format {
+                Format::Jwt => "JWT is not accepted here",
+                Format::V4Public => "v4.public is not accepted here",
+                Format::V4Local => "v4.local is not accepted here",
+            }));
+        }
+        let now = self.clock.now();
+        let Opened { key, kind, payload } = {
+            let keys = self.keys.snapshot();
+            match format {
+                Format::Jwt => jwt::open(token, &keys, now)?,
+                Format::V4Public => paseto::open_public(token, &keys, now)?,
+                Format::V4Local => paseto::open_local(token, &keys, now)?,
+            }
+        };
+        let claims = RawClaims::<C>::read(&payload, TimeEncoding::of(format))?.require()?;
+        self.check_claims(&claims, now)?;
+        if kind != Some(K::TYPE) {
+            return Err(Error::WrongTokenType {
+                expected: K::TYPE.name(),
+                found: kind.map_or("a JWT without an at+jwt or rt+jwt typ", |k| k.name()),
+            });
+        }
+        Ok(Verified {
+            claims,
+            format,
+            kid: key.kid().clone(),
+            _kind: PhantomData,
+        })
+    }
+
+    fn check_claims<C>(&self, c: &Claims<C>, now: Timestamp) -> Result<()> {
+        if c.exp.saturating_add(self.leeway) <= now {
+            return Err(Error::Expired { exp: c.exp, now });
+        }
+        let late_now = now.saturating_add(self.leeway);
+        if let Some(nbf) = c.nbf {
+            if nbf > late_now {
+                return Err(Error::NotYetValid { nbf, now });
+            }
+        }
+        if c.iat > late_now {
+            return Err(Error::IssuedInFuture { iat: c.iat, now });
+        }
+        if let Some(want) = &self.issuer {
+            match &c.iss {
+                Some(iss) if iss == want => {}
+                Some(_) => return Err(Error::WrongIssuer),
+                None => return Err(Error::MissingClaim("iss")),
+            }
+        }
+        match (&self.audience, &c.aud) {
+            (Some(want), Some(aud)) if aud.contains(want) => {}
+            (Some(_), None) => return Err(Error::MissingClaim("aud")),
+            (Some(_), Some(_)) | (None, Some(_)) => return Err(Error::WrongAudience),
+            (None, None) => {}
+        }
+        Ok(())
+    }
+}
+
+/// A token that passed every check. Only a [`Verifier`] can make one, so code that takes a
+/// `Verified<Access, C>` knows the token was verified as an access token.
+pub struct Verified<K: TokenKind, C = NoCustomClaims> {
+    claims: Claims<C>,
+    format: Format,
+    kid: Kid,
+    _kind: PhantomData<K>,
+}
+
+impl<K: TokenKind, C> Verified<K, C> {
+    /// The claims.
+    pub fn claims(&self) -> &Claims<C> {
+        &self.claims
+    }
+    /// Takes the claims.
+    pub fn into_claims(self) -> Claims<C> {
+        self.claims
+    }
+    /// The token's format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+    /// The key that verified it.
+    pub fn kid(&self) -> &Kid {
+        &self.kid
+    }
+    /// Shorthand for `claims().subject()`.
+    pub fn subject(&self) -> &str {
+        self.claims.subject()
+    }
+    /// Shorthand for `claims().token_id()`.
+    pub fn token_id(&self) -> &TokenId {
+        self.claims.token_id()
+    }
+    /// Shorthand for `claims().session_id()`.
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.claims.session_id()
+    }
+}
+
+impl<K: TokenKind, C: std::fmt::Debug> std::fmt::Debug for Verified<K, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("format", &self.format)
+            .field("kid", &self.kid)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
