@@ -98,3 +98,66 @@ pub(crate) fn open(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened>
         payload: b64::decode(payload_b64)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::material::Material;
+    use serde_json::Value;
+
+    const RFC8037: &str = include_str!("../../tests/vectors/jose/rfc8037-ed25519.json");
+
+    /// RFC 8037 A.4: the Ed25519 JWS verifies with the A.2 public key, and signing the same input
+    /// with the A.1 private key reproduces it (Ed25519 is deterministic).
+    #[test]
+    fn rfc8037_jws_example() {
+        let v: Value = serde_json::from_str(RFC8037).unwrap();
+        let jws = v["jws_compact"].as_str().unwrap();
+        let (input, sig_b64) = jws.rsplit_once('.').unwrap();
+        let sig = b64::decode(sig_b64).unwrap();
+        let x = b64::decode(v["public_jwk"]["x"].as_str().unwrap()).unwrap();
+        let d = b64::decode(v["private_jwk"]["d"].as_str().unwrap()).unwrap();
+
+        let public = Material::ed25519_public(&x).unwrap();
+        assert!(public.verify(&[input.as_bytes()], &sig));
+        assert!(!public.verify(&[input.as_bytes(), b"x"], &sig));
+        let private = Material::ed25519_from_seed_checked(&d, Some(&x)).unwrap();
+        assert_eq!(
+            private.sign(&[input.as_bytes()]).unwrap().as_bytes(),
+            &sig[..]
+        );
+
+        let (h, p) = input.split_once('.').unwrap();
+        assert_eq!(
+            b64::decode(h).unwrap(),
+            v["jws_protected_header"].as_str().unwrap().as_bytes()
+        );
+        assert_eq!(
+            b64::decode(p).unwrap(),
+            v["jws_payload"].as_str().unwrap().as_bytes()
+        );
+    }
+
+    /// RFC 8037 A.3: the JWK thumbprint of the example key.
+    #[test]
+    fn rfc8037_thumbprint() {
+        let v: Value = serde_json::from_str(RFC8037).unwrap();
+        let mut jwk = v["public_jwk"].clone();
+        jwk["alg"] = "EdDSA".into();
+        jwk["kid"] = "rfc8037".into();
+        let key = Key::from_jwk(&jwk.to_string()).unwrap();
+        assert_eq!(
+            key.jwk_thumbprint().unwrap(),
+            v["thumbprint_sha256"].as_str().unwrap()
+        );
+        let mut private = v["private_jwk"].clone();
+        private["alg"] = "EdDSA".into();
+        private["kid"] = "rfc8037".into();
+        let key = Key::from_jwk(&private.to_string()).unwrap();
+        assert!(key.has_secret());
+        assert_eq!(
+            key.jwk_thumbprint().unwrap(),
+            v["thumbprint_sha256"].as_str().unwrap()
+        );
+    }
+}

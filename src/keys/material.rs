@@ -140,6 +140,9 @@ impl Material {
         let seed: &[u8; 32] = seed
             .try_into()
             .map_err(|_| Error::InvalidKey("an Ed25519 private key is 32 bytes"))?;
+        if seed == &[0u8; 32] {
+            return Err(Error::InvalidKey("an all-zero Ed25519 private key"));
+        }
         let m = Material::ed25519_from_seed(seed);
         if let (Some(public), Material::Ed25519 { verifying, .. }) = (public, &m) {
             if verifying.as_bytes().as_slice() != public {
