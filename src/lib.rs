@@ -9,7 +9,7 @@
 //! use keycard::{Algorithm, Format, Issuer, KeyRing, Verifier};
 //! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Serialize, Deserialize)]
+//! #[derive(Serialize, Deserialize, Debug)]
 //! struct Roles { roles: Vec<String> }
 //!
 //! // Keys: one active signing key per format; rotate any time.
@@ -21,7 +21,7 @@
 //! let issuer = Issuer::new(keys.clone()).with_issuer("https://auth.example").with_audience("api");
 //! let roles = Roles { roles: vec!["admin".into()] };
 //! let jwt = issuer.access("alice").claims(&roles).mint()?;
-//! let local = issuer.access("alice").format(Format::V4Local).mint()?;
+//! let local = issuer.access("alice").claims(&roles).format(Format::V4Local).mint()?;
 //!
 //! // Verify: one call, whatever the format; the algorithm comes from the key, never the token.
 //! let verifier = Verifier::new(keys).with_issuer("https://auth.example").with_audience("api");

@@ -107,59 +107,59 @@ fn depth(v: &Value) -> usize {
     }
 }
 
-/// Claims as read, before the required ones are checked.
-pub(crate) struct RawClaims<C> {
-    iss: Option<String>,
-    sub: Option<String>,
-    aud: Option<Audience>,
-    exp: Option<Timestamp>,
-    nbf: Option<Timestamp>,
-    iat: Option<Timestamp>,
-    jti: Option<TokenId>,
-    sid: Option<SessionId>,
-    auth_time: Option<Timestamp>,
-    custom: C,
+/// Claims as read, before the required ones are checked; members that are not registered claims
+/// are kept as strict JSON until the custom claims type is built from them.
+pub(crate) struct RawClaims {
+    registered: Registered,
+    extra: Map<String, Value>,
 }
 
-impl<C: DeserializeOwned> RawClaims<C> {
+impl RawClaims {
     /// Reads claims JSON strictly, with time claims in `enc`.
-    pub(crate) fn read(bytes: &[u8], enc: TimeEncoding) -> Result<RawClaims<C>> {
+    pub(crate) fn read(bytes: &[u8], enc: TimeEncoding) -> Result<RawClaims> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let (raw, extra) = ClaimsSeed { enc }
+        let (registered, extra) = ClaimsSeed { enc }
             .deserialize(&mut de)
             .map_err(strict::malformed)?;
         de.end().map_err(strict::malformed)?;
-        let custom = C::deserialize(Value::Object(extra))
-            .map_err(|_| Error::Malformed("custom claims do not match the expected type"))?;
-        Ok(RawClaims {
-            iss: raw.iss,
-            sub: raw.sub,
-            aud: raw.aud,
-            exp: raw.exp,
-            nbf: raw.nbf,
-            iat: raw.iat,
-            jti: raw.jti,
-            sid: raw.sid,
-            auth_time: raw.auth_time,
-            custom,
+        Ok(RawClaims { registered, extra })
+    }
+
+    /// The claims, once `sub`, `exp`, `iat` and `jti` are known to be present; custom claims
+    /// still as JSON members.
+    pub(crate) fn require(self) -> Result<Claims<Map<String, Value>>> {
+        let r = self.registered;
+        Ok(Claims {
+            exp: r.exp.ok_or(Error::MissingClaim("exp"))?,
+            sub: r.sub.ok_or(Error::MissingClaim("sub"))?,
+            iat: r.iat.ok_or(Error::MissingClaim("iat"))?,
+            jti: r.jti.ok_or(Error::MissingClaim("jti"))?,
+            iss: r.iss,
+            aud: r.aud,
+            nbf: r.nbf,
+            sid: r.sid,
+            auth_time: r.auth_time,
+            custom: self.extra,
         })
     }
 }
 
-impl<C> RawClaims<C> {
-    /// The claims, once `sub`, `exp`, `iat` and `jti` are known to be present.
-    pub(crate) fn require(self) -> Result<Claims<C>> {
+impl Claims<Map<String, Value>> {
+    /// Builds the custom claims type from the remaining members.
+    pub(crate) fn into_typed<C: DeserializeOwned>(self) -> Result<Claims<C>> {
+        let custom = C::deserialize(Value::Object(self.custom))
+            .map_err(|_| Error::Malformed("custom claims do not match the expected type"))?;
         Ok(Claims {
-            exp: self.exp.ok_or(Error::MissingClaim("exp"))?,
-            sub: self.sub.ok_or(Error::MissingClaim("sub"))?,
-            iat: self.iat.ok_or(Error::MissingClaim("iat"))?,
-            jti: self.jti.ok_or(Error::MissingClaim("jti"))?,
             iss: self.iss,
+            sub: self.sub,
             aud: self.aud,
+            exp: self.exp,
             nbf: self.nbf,
+            iat: self.iat,
+            jti: self.jti,
             sid: self.sid,
             auth_time: self.auth_time,
-            custom: self.custom,
+            custom,
         })
     }
 }
@@ -449,7 +449,9 @@ mod tests {
     }
 
     fn read<C: DeserializeOwned>(json: &str, enc: TimeEncoding) -> Result<Claims<C>> {
-        RawClaims::<C>::read(json.as_bytes(), enc)?.require()
+        RawClaims::read(json.as_bytes(), enc)?
+            .require()?
+            .into_typed()
     }
 
     #[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]

@@ -8,7 +8,9 @@
 //! 3. key by `kid` (`unknown_key`), algorithm bound to the key (`algorithm_mismatch`),
 //!    signature or authentication tag (`bad_signature`);
 //! 4. claims, read once and strictly (`malformed`, `missing_claim`), then `exp`, `nbf`, `iat`
-//!    with the leeway (default 60 s), `iss` and `aud` when configured, and the token type.
+//!    with the leeway (default 60 s), `iss` and `aud` when configured, and the token type;
+//! 5. last, the application's custom claims type is built from the remaining members
+//!    (`malformed` if they do not fit it).
 //!
 //! A forged token therefore reports `bad_signature` even when its claims are also expired
 //! (CVE-2024-51744 in golang-jwt returned both), and no claims ever leave with an error.
@@ -154,7 +156,7 @@ impl Verifier {
                 Format::V4Local => paseto::open_local(token, &keys, now)?,
             }
         };
-        let claims = RawClaims::<C>::read(&payload, TimeEncoding::of(format))?.require()?;
+        let claims = RawClaims::read(&payload, TimeEncoding::of(format))?.require()?;
         self.check_claims(&claims, now)?;
         if kind != Some(K::TYPE) {
             return Err(Error::WrongTokenType {
@@ -162,6 +164,8 @@ impl Verifier {
                 found: kind.map_or("a JWT without an at+jwt or rt+jwt typ", |k| k.name()),
             });
         }
+        // Last: the application's own schema for its custom claims.
+        let claims = claims.into_typed::<C>()?;
         Ok(Verified {
             claims,
             format,
