@@ -70,3 +70,8 @@ pub use verify::{Verified, Verifier};
 
 /// The deepest JSON nesting accepted anywhere in a token.
 pub const MAX_JSON_DEPTH: usize = encoding::json::MAX_DEPTH;
+
+/// The README's example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

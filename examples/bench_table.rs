@@ -1,0 +1,68 @@
+//! Prints the README's performance table from criterion's last run: every benchmark of a group
+//! divided by the group's baseline (its first-listed raw primitive), so machine speed cancels out.
+//!
+//! `cargo bench` first, then `cargo run --example bench_table`.
+
+use std::fs;
+use std::path::Path;
+
+/// (group, baseline) pairs; the baseline is the raw primitive measured in the same run.
+const BASELINES: &[(&str, &str)] = &[
+    ("ed25519_raw", "ring"),
+    ("jwt_eddsa", "raw_signature"),
+    ("jwt_hs256", "raw_signature"),
+    ("jwt_es256", "raw_signature"),
+    ("v4_public", "raw_signature"),
+    ("v4_local", "pasetors"),
+    ("mint", "verify_eddsa"),
+    ("revocation_1m", "hashset_sip"),
+    ("revocation_10m", "hashset_sip"),
+    ("verify_with_revocation", "verify_no_list"),
+    ("refresh", "mint_plus_verify"),
+];
+
+fn point_estimate(dir: &Path) -> Option<f64> {
+    let text = fs::read_to_string(dir.join("new/estimates.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1_000_000.0 {
+        format!("{:.2} ms", ns / 1_000_000.0)
+    } else if ns >= 1_000.0 {
+        format!("{:.2} µs", ns / 1_000.0)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
+    println!("| group | benchmark | median | ratio to baseline |");
+    println!("|---|---|---|---|");
+    for (group, baseline) in BASELINES {
+        let dir = root.join(group);
+        let Some(base) = point_estimate(&dir.join(baseline)) else {
+            continue;
+        };
+        let mut rows: Vec<(String, f64)> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join("new/estimates.json").exists())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                point_estimate(&e.path()).map(|t| (name, t))
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (a.0 != *baseline, a.1)
+                .partial_cmp(&(b.0 != *baseline, b.1))
+                .unwrap()
+        });
+        for (name, t) in rows {
+            println!("| {group} | {name} | {} | {:.2} |", human(t), t / base);
+        }
+    }
+}
