@@ -54,6 +54,8 @@ pub mod dangerous;
 mod encoding;
 pub mod error;
 mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 mod issue;
 pub mod keys;
 mod verify;

@@ -52,9 +52,18 @@ fn with_pae<T>(m: &[u8], f: &[u8], i: &[u8], run: impl FnOnce(&[&[u8]]) -> T) ->
 
 /// Seals `payload` as a `v4.public` token signed by `key`.
 pub(crate) fn seal_public(key: &Key, kind: TokenType, payload: &[u8]) -> Result<String> {
+    seal_public_raw(key, kind, payload, footer(key, kind).as_bytes())
+}
+
+/// Seals `payload` as a `v4.public` token with exactly the footer `f`.
+pub(crate) fn seal_public_raw(
+    key: &Key,
+    kind: TokenType,
+    payload: &[u8],
+    f: &[u8],
+) -> Result<String> {
     debug_assert_eq!(key.algorithm(), Algorithm::V4Public);
-    let f = footer(key, kind);
-    let sig = with_pae(payload, f.as_bytes(), kind.implicit_assertion(), |parts| {
+    let sig = with_pae(payload, f, kind.implicit_assertion(), |parts| {
         key.material().sign(parts)
     })?;
     let mut body = Vec::with_capacity(payload.len() + SIG_LEN);
@@ -63,25 +72,32 @@ pub(crate) fn seal_public(key: &Key, kind: TokenType, payload: &[u8]) -> Result<
     let mut out = String::with_capacity(PUBLIC_HEADER.len() + (body.len() + f.len()) * 4 / 3 + 4);
     out.push_str(PUBLIC_HEADER);
     b64::encode_into(&body, &mut out);
-    out.push('.');
-    b64::encode_into(f.as_bytes(), &mut out);
+    if !f.is_empty() {
+        out.push('.');
+        b64::encode_into(f, &mut out);
+    }
     Ok(out)
 }
 
 /// Seals `payload` as a `v4.local` token encrypted with `key` (random 32-byte nonce).
 pub(crate) fn seal_local(key: &Key, kind: TokenType, payload: &[u8]) -> Result<String> {
+    seal_local_raw(key, kind, payload, footer(key, kind).as_bytes())
+}
+
+/// Seals `payload` as a `v4.local` token with exactly the footer `f`.
+pub(crate) fn seal_local_raw(
+    key: &Key,
+    kind: TokenType,
+    payload: &[u8],
+    f: &[u8],
+) -> Result<String> {
     let sk = key
         .material()
         .local_key()
         .ok_or_else(|| Error::Config("not a v4.local key".into()))?;
-    let f = footer(key, kind);
-    LocalToken::encrypt(
-        sk,
-        payload,
-        Some(f.as_bytes()),
-        Some(kind.implicit_assertion()),
-    )
-    .map_err(|_| Error::Crypto("v4.local encryption failed"))
+    let f = (!f.is_empty()).then_some(f);
+    LocalToken::encrypt(sk, payload, f, Some(kind.implicit_assertion()))
+        .map_err(|_| Error::Crypto("v4.local encryption failed"))
 }
 
 /// The kid and kind hint of a footer.

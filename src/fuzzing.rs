@@ -1,0 +1,299 @@
+//! Entry points for the fuzz targets in `fuzz/` and for the corpus replay in `cargo test`.
+//!
+//! Not part of the API (hidden from the docs, no stability promise). Each function takes the raw
+//! fuzzer input, must never panic on it, and asserts the target's invariants beyond "no panic":
+//! - every error has a kind listed in [`Error::KINDS`];
+//! - a token that verifies verifies again to the same claims, and its claims re-serialize;
+//! - an imported key exports and re-imports to the same kid, algorithm and public key.
+//!
+//! The key ring is deterministic (fixed seeds) and the clock fixed, so the committed seed corpus
+//! of valid tokens stays valid forever and the fuzzer starts past the signature check.
+
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Map, Value};
+
+use crate::clock::{ManualClock, Timestamp};
+use crate::encoding::b64;
+use crate::error::Error;
+use crate::keys::{Algorithm, Format, Key, KeyRing};
+use crate::{Issuer, Verifier};
+
+/// The fuzzing clock: 2027-01-15T08:00:00Z.
+pub const NOW: i64 = 1_800_000_000;
+
+/// The fixed key ring, issuer and verifier the targets use.
+pub struct Fixture {
+    /// Keys: EdDSA (active JWT), ES256, HS256, v4.public, v4.local, from fixed seeds.
+    pub keys: Arc<KeyRing>,
+    /// Mints with `iss` "https://fuzz.test" and `aud` "api".
+    pub issuer: Issuer,
+    /// Requires that `iss` and `aud`.
+    pub verifier: Verifier,
+}
+
+fn fixed_jwk(alg: Algorithm, kid: &str, fill: u8) -> String {
+    let k = b64::encode(&[fill; 32]);
+    match alg {
+        Algorithm::EdDSA | Algorithm::V4Public => {
+            let m = crate::keys::material::Material::ed25519_from_seed(&[fill; 32]);
+            let x = b64::encode(m.public_bytes().unwrap_or_default());
+            let kid = if alg == Algorithm::V4Public {
+                String::new()
+            } else {
+                format!(r#","kid":"{kid}""#)
+            };
+            format!(
+                r#"{{"kty":"OKP","crv":"Ed25519","alg":"{}","x":"{x}","d":"{k}"{kid}}}"#,
+                alg.name()
+            )
+        }
+        Algorithm::HS256 => format!(r#"{{"kty":"oct","alg":"HS256","kid":"{kid}","k":"{k}"}}"#),
+        Algorithm::V4Local => format!(r#"{{"kty":"oct","alg":"v4.local","k":"{k}"}}"#),
+        Algorithm::ES256 => {
+            // A fixed P-256 key pair (d, x, y), generated once with keycard and kept here.
+            format!(
+                r#"{{"kty":"EC","crv":"P-256","alg":"ES256","kid":"{kid}","d":"{}","x":"{}","y":"{}"}}"#,
+                "QpPP9DRKSn671xieQGu-hkdTpn-jjTNp3iyFRfiYvQY",
+                "eTwzwWNRC1rQS2XCs1lQ-OFtl5HTuA7HKJ2LWIaMRfY",
+                "PV-VwgaxCA2a4USMHeTPm5T3PR6IRjbibb2KYBZ8c9I"
+            )
+        }
+    }
+}
+
+/// The shared fixture, built once.
+pub fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::from_unix(NOW).unwrap_or(Timestamp::EPOCH),
+        ));
+        let keys = Arc::new(KeyRing::new().with_clock(clock));
+        let add = |alg, kid, fill| {
+            if let Ok(key) = Key::from_jwk(&fixed_jwk(alg, kid, fill)) {
+                let _ = keys.add_active(key);
+            }
+        };
+        add(Algorithm::ES256, "fuzz-es256", 0);
+        add(Algorithm::HS256, "fuzz-hs256", 2);
+        add(Algorithm::EdDSA, "fuzz-eddsa", 1);
+        add(Algorithm::V4Public, "", 3);
+        add(Algorithm::V4Local, "", 4);
+        let issuer = Issuer::new(keys.clone())
+            .with_issuer("https://fuzz.test")
+            .with_audience("api");
+        let verifier = Verifier::new(keys.clone())
+            .with_issuer("https://fuzz.test")
+            .with_audience("api");
+        Fixture {
+            keys,
+            issuer,
+            verifier,
+        }
+    })
+}
+
+fn assert_kind(e: &Error) {
+    assert!(
+        Error::KINDS.contains(&e.kind()),
+        "unlisted kind {}",
+        e.kind()
+    );
+}
+
+/// Verifies `token` as an access and as a refresh token; checks the invariants.
+pub fn verify_str(token: &str) {
+    let f = fixture();
+    for refresh in [false, true] {
+        let first = if refresh {
+            f.verifier
+                .verify_refresh::<Map<String, Value>>(token)
+                .map(|v| (v.format(), v.into_claims()))
+        } else {
+            f.verifier
+                .verify_access::<Map<String, Value>>(token)
+                .map(|v| (v.format(), v.into_claims()))
+        };
+        match first {
+            Err(e) => assert_kind(&e),
+            Ok((format, claims)) => {
+                let again = if refresh {
+                    f.verifier
+                        .verify_refresh::<Map<String, Value>>(token)
+                        .map(|v| v.into_claims())
+                } else {
+                    f.verifier
+                        .verify_access::<Map<String, Value>>(token)
+                        .map(|v| v.into_claims())
+                };
+                assert_eq!(
+                    again.as_ref().ok(),
+                    Some(&claims),
+                    "verification is deterministic"
+                );
+                let json = claims.to_json_value(format);
+                assert!(json.is_ok(), "verified claims re-serialize");
+            }
+        }
+    }
+}
+
+/// Target `verify`: any bytes as a token of any format.
+pub fn verify(data: &[u8]) {
+    if let Ok(token) = std::str::from_utf8(data) {
+        verify_str(token);
+    }
+}
+
+/// Target `detect`: the format decision alone, plus unverified inspection.
+pub fn detect(data: &[u8]) {
+    if let Ok(token) = std::str::from_utf8(data) {
+        if let Err(e) = crate::format::detect(token) {
+            assert_kind(&e);
+        }
+        match crate::dangerous::inspect_unverified(token) {
+            Err(e) => assert_kind(&e),
+            Ok(i) => assert_eq!(Ok(i.format), crate::format::detect(token)),
+        }
+    }
+}
+
+/// Target `v4_public`: bytes after a fixed `v4.public.` prefix.
+pub fn v4_public(data: &[u8]) {
+    if let Ok(rest) = std::str::from_utf8(data) {
+        verify_str(&format!("v4.public.{rest}"));
+    }
+}
+
+/// Target `v4_local`: bytes after a fixed `v4.local.` prefix.
+pub fn v4_local(data: &[u8]) {
+    if let Ok(rest) = std::str::from_utf8(data) {
+        verify_str(&format!("v4.local.{rest}"));
+    }
+}
+
+/// Splits fuzzer input into a selector byte and two byte strings (the second after the first
+/// `0xff` byte, which never occurs in UTF-8).
+fn split(data: &[u8]) -> (u8, &[u8], &[u8]) {
+    let (sel, rest) = data.split_first().map_or((0, &[][..]), |(s, r)| (*s, r));
+    match rest.iter().position(|b| *b == 0xff) {
+        Some(i) => (sel, &rest[..i], &rest[i + 1..]),
+        None => (sel, rest, &[]),
+    }
+}
+
+/// Target `signed`: a header (JWT) or footer (PASETO) and a payload taken from the input, signed
+/// or encrypted with the fixture's real keys, so the fuzzer explores the claims checks.
+pub fn signed(data: &[u8]) {
+    let f = fixture();
+    let (sel, head, payload) = split(data);
+    let kind = if sel & 0x80 == 0 {
+        crate::claims::TokenType::Access
+    } else {
+        crate::claims::TokenType::Refresh
+    };
+    let token = match sel % 4 {
+        0 | 1 => {
+            let Some(key) = f.keys.get(if sel % 4 == 0 {
+                "fuzz-eddsa"
+            } else {
+                "fuzz-hs256"
+            }) else {
+                return;
+            };
+            let mut out = b64::encode(head);
+            out.push('.');
+            out.push_str(&b64::encode(payload));
+            let Ok(sig) = key.material().sign(&[out.as_bytes()]) else {
+                return;
+            };
+            out.push('.');
+            out.push_str(&b64::encode(sig.as_bytes()));
+            out
+        }
+        2 => {
+            let Some(key) = f.keys.active(Format::V4Public) else {
+                return;
+            };
+            let Ok(t) = crate::format::paseto::seal_public_raw(&key, kind, payload, head) else {
+                return;
+            };
+            t
+        }
+        _ => {
+            let Some(key) = f.keys.active(Format::V4Local) else {
+                return;
+            };
+            let Ok(t) = crate::format::paseto::seal_local_raw(&key, kind, payload, head) else {
+                return;
+            };
+            t
+        }
+    };
+    verify_str(&token);
+}
+
+/// Target `jwk`: a JWK or a JWK Set.
+pub fn jwk(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Key::from_jwk(text) {
+        Err(e) => assert_kind(&e),
+        Ok(key) => key_round_trips(&key),
+    }
+    match KeyRing::from_jwk_set(text) {
+        Err(e) => assert_kind(&e),
+        Ok(ring) => {
+            let again = KeyRing::from_jwk_set(&ring.to_secret_jwk_set());
+            assert_eq!(again.map(|r| r.statuses()).ok(), Some(ring.statuses()));
+            let public = ring.public_jwks();
+            assert!(!public.contains("\"d\"") && !public.contains("\"k\""));
+        }
+    }
+}
+
+/// Target `paserk`: a PASERK string.
+pub fn paserk(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Key::from_paserk(text) {
+        Err(e) => assert_kind(&e),
+        Ok(key) => {
+            key_round_trips(&key);
+            let back = match key.to_paserk_secret() {
+                Some(s) => Key::from_paserk(&s),
+                None => Key::from_paserk(&key.to_paserk_public().unwrap_or_default()),
+            };
+            assert_eq!(back.ok().map(|k| k.kid().clone()), Some(key.kid().clone()));
+        }
+    }
+}
+
+fn key_round_trips(key: &Key) {
+    let text = match key.to_secret_jwk() {
+        Some(s) => s.to_string(),
+        None => key.to_public_jwk().unwrap_or_default(),
+    };
+    let back = Key::from_jwk(&text);
+    assert!(back.is_ok(), "an imported key re-imports");
+    if let Ok(back) = back {
+        assert_eq!(back.kid(), key.kid());
+        assert_eq!(back.algorithm(), key.algorithm());
+        assert_eq!(back.public_key_bytes(), key.public_key_bytes());
+        assert_eq!(back.has_secret(), key.has_secret());
+    }
+}
+
+/// Every target by name, for the corpus replay and the seed writer.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("verify", verify),
+    ("detect", detect),
+    ("v4_public", v4_public),
+    ("v4_local", v4_local),
+    ("signed", signed),
+    ("jwk", jwk),
+    ("paserk", paserk),
+];
