@@ -120,6 +120,15 @@ pub enum Error {
     /// The cryptographic backend failed (for example the OS random generator).
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
+
+    /// Stored or replicated data (a revocation snapshot or delta, a store record) is corrupt,
+    /// truncated, of an unknown version, or fails its checksum.
+    #[error("corrupt data: {0}")]
+    Corrupt(&'static str),
+
+    /// Reading or writing a file or a store failed.
+    #[error("I/O error: {0}")]
+    Io(String),
 }
 
 impl Error {
@@ -143,6 +152,8 @@ impl Error {
             Error::InvalidKey(_) => "invalid_key",
             Error::Config(_) => "config",
             Error::Crypto(_) => "crypto",
+            Error::Corrupt(_) => "corrupt_data",
+            Error::Io(_) => "io",
         }
     }
 
@@ -165,6 +176,8 @@ impl Error {
         "invalid_key",
         "config",
         "crypto",
+        "corrupt_data",
+        "io",
     ];
 
     pub(crate) fn unknown_key(kid: Option<&str>) -> Error {

@@ -48,6 +48,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::mem_forget)]
 
+mod atomic_file;
 pub mod claims;
 pub mod clock;
 pub mod dangerous;
@@ -58,6 +59,7 @@ mod format;
 pub mod fuzzing;
 mod issue;
 pub mod keys;
+pub mod revocation;
 mod verify;
 
 pub use claims::{
@@ -68,7 +70,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};
 pub use issue::{Issuer, MintRequest};
 pub use keys::{Algorithm, Format, Key, KeyRing, Kid};
-pub use verify::{Verified, Verifier};
+pub use verify::{RevocationCheck, TokenFacts, Verified, Verifier};
 
 /// The deepest JSON nesting accepted anywhere in a token.
 pub const MAX_JSON_DEPTH: usize = encoding::json::MAX_DEPTH;

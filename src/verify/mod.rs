@@ -9,7 +9,8 @@
 //!    signature or authentication tag (`bad_signature`);
 //! 4. claims, read once and strictly (`malformed`, `missing_claim`), then `exp`, `nbf`, `iat`
 //!    with the leeway (default 60 s), `iss` and `aud` when configured, and the token type;
-//! 5. last, the application's custom claims type is built from the remaining members
+//! 5. the revocation list, when one is attached (`revoked`);
+//! 6. last, the application's custom claims type is built from the remaining members
 //!    (`malformed` if they do not fit it).
 //!
 //! A forged token therefore reports `bad_signature` even when its claims are also expired
@@ -29,6 +30,35 @@ use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
 use crate::format::{self, Opened, jwt, paseto};
 use crate::keys::{Format, KeyRing, Kid};
+
+/// What a revocation check learns about a token that passed every other check.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenFacts<'a> {
+    /// `jti`.
+    pub token_id: &'a TokenId,
+    /// `sid`, when present.
+    pub session_id: Option<&'a SessionId>,
+    /// `sub`.
+    pub subject: &'a str,
+    /// `iat`.
+    pub issued_at: Timestamp,
+    /// `exp`.
+    pub expires_at: Timestamp,
+}
+
+/// A deny-list the verifier consults after the signature, claims and type checks, so an
+/// unauthenticated token never costs a lookup. Implemented by
+/// [`RevocationList`](crate::revocation::RevocationList); declared here so that verification does
+/// not depend on how revocations are stored.
+pub trait RevocationCheck: Send + Sync + std::fmt::Debug {
+    /// Whether the token is revoked.
+    fn is_revoked(&self, token: &TokenFacts<'_>) -> bool;
+
+    /// The longest leeway this check tolerates: entries are kept this long past the expiry of
+    /// the tokens they revoke. A verifier with a larger leeway refuses to run (`config`), since
+    /// an entry pruned too early would let a revoked token through.
+    fn max_leeway(&self) -> Duration;
+}
 
 /// Checks tokens against a key ring and a validation policy.
 ///
@@ -57,6 +87,7 @@ pub struct Verifier {
     leeway: Duration,
     issuer: Option<String>,
     audience: Option<String>,
+    revocations: Option<Arc<dyn RevocationCheck>>,
 }
 
 impl Verifier {
@@ -75,7 +106,14 @@ impl Verifier {
             leeway: Verifier::DEFAULT_LEEWAY,
             issuer: None,
             audience: None,
+            revocations: None,
         }
+    }
+
+    /// Consults `list` after every other check; a listed token fails with `revoked`.
+    pub fn with_revocations(mut self, list: Arc<dyn RevocationCheck>) -> Verifier {
+        self.revocations = Some(list);
+        self
     }
 
     /// Accepts only these formats; a token of any other is `unsupported_format`.
@@ -163,6 +201,23 @@ impl Verifier {
                 expected: K::TYPE.name(),
                 found: kind.map_or("a JWT without an at+jwt or rt+jwt typ", |k| k.name()),
             });
+        }
+        if let Some(list) = &self.revocations {
+            if self.leeway > list.max_leeway() {
+                return Err(Error::Config(
+                    "the verifier's leeway exceeds the revocation list's prune margin".into(),
+                ));
+            }
+            let facts = TokenFacts {
+                token_id: &claims.jti,
+                session_id: claims.sid.as_ref(),
+                subject: &claims.sub,
+                issued_at: claims.iat,
+                expires_at: claims.exp,
+            };
+            if list.is_revoked(&facts) {
+                return Err(Error::Revoked);
+            }
         }
         // Last: the application's own schema for its custom claims.
         let claims = claims.into_typed::<C>()?;

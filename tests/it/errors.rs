@@ -82,11 +82,26 @@ fn every_error_kind_is_reached() {
             .is_ok()
     );
 
-    // `revoked` belongs to the revocation list; `crypto` is only reachable when the OS random
-    // generator or a backend fails, which a test cannot provoke. Both map to stable codes:
-    assert_eq!(Error::Revoked.kind(), "revoked");
+    let list = std::sync::Arc::new(keycard::revocation::RevocationList::new());
+    let with_list = f.verifier.clone().with_revocations(list.clone());
+    list.revoke_token(good.token_id(), good.expires_at());
+    check("revoked", kind_of(&with_list, good.as_str()));
+    check(
+        "corrupt_data",
+        keycard::revocation::RevocationList::from_snapshot(b"KCRV")
+            .unwrap_err()
+            .kind(),
+    );
+    check(
+        "io",
+        keycard::revocation::RevocationList::load("/nonexistent/keycard/revocations")
+            .unwrap_err()
+            .kind(),
+    );
+
+    // `crypto` is only reachable when the OS random generator or a backend fails, which a test
+    // cannot provoke; it maps to a stable code all the same.
     assert_eq!(Error::Crypto("x").kind(), "crypto");
-    reached.insert("revoked");
     reached.insert("crypto");
     let all: BTreeSet<_> = Error::KINDS.iter().copied().collect();
     assert_eq!(reached, all);

@@ -1,0 +1,155 @@
+//! Revocation lookups at 1M and 10M live entries, next to the raw structures they are built from,
+//! and the verify path with and without a 1M-entry list.
+//!
+//! Groups:
+//! - `revocation_1m`, `revocation_10m`: keycard's lookup of a non-revoked and of a revoked id;
+//!   baselines: an exact `HashSet<[u8; 16]>` with std's SipHash (`hashset_sip`), the `bloomfilter`
+//!   crate (the design's first choice) and `fastbloom` (keycard's filter) alone, all holding the
+//!   same keys;
+//! - `verify_with_revocation`: full JWT EdDSA verify without a list (baseline) and with a 1M list.
+//! - `revocation_build`: building the filter for 10M entries (one iteration).
+//!
+//! Memory per entry and multi-thread scaling are measured by `benches/revocation_memory.rs` and
+//! `benches/concurrency.rs` (no criterion: a counting allocator and a wall-clock throughput run).
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use keycard::revocation::RevocationList;
+use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, Timestamp, TokenId, Verifier};
+
+const FAR: i64 = 4_000_000_000;
+
+fn ids(prefix: &str, n: usize) -> Vec<TokenId> {
+    (0..n)
+        .map(|i| TokenId::new(&format!("{prefix}{i:012}")).unwrap())
+        .collect()
+}
+
+/// A list of `n` revoked tokens, compacted (everything in the sorted base).
+fn list_of(n: usize) -> (RevocationList, Vec<TokenId>) {
+    let list = RevocationList::new();
+    let until = Timestamp::from_unix(FAR).unwrap();
+    let revoked = ids("r", n);
+    for chunk in revoked.chunks(100_000) {
+        for id in chunk {
+            list.revoke_token(id, until);
+        }
+    }
+    list.compact();
+    (list, revoked)
+}
+
+fn key(id: &TokenId) -> [u8; 16] {
+    // A stand-in 16-byte key for the raw structures (the ids are distinct, so are the keys).
+    let mut k = [0u8; 16];
+    let b = id.as_str().as_bytes();
+    let n = b.len().min(16);
+    k[..n].copy_from_slice(&b[b.len() - n..]);
+    k
+}
+
+fn bench_size(c: &mut Criterion, n: usize, group: &str) {
+    let (list, revoked) = list_of(n);
+    let fresh = ids("f", 4096);
+    let probe_revoked: Vec<TokenId> = revoked.iter().step_by(n / 4096).cloned().collect();
+
+    let set: HashSet<[u8; 16]> = revoked.iter().map(key).collect();
+    let mut bloom = bloomfilter::Bloom::new_for_fp_rate(n, 0.01).unwrap();
+    let fast = fastbloom::BloomFilter::with_false_pos(0.01).expected_items(n);
+    let mut fast = fast;
+    for id in &revoked {
+        bloom.set(&key(id));
+        fast.insert(&key(id));
+    }
+    let fresh_keys: Vec<[u8; 16]> = fresh.iter().map(key).collect();
+
+    let mut g = c.benchmark_group(group);
+    g.sample_size(50);
+    let mut i = 0usize;
+    g.bench_function("hashset_sip", |b| {
+        b.iter(|| {
+            i = (i + 1) & 4095;
+            black_box(set.contains(&fresh_keys[i]))
+        })
+    });
+    g.bench_function("bloomfilter_crate", |b| {
+        b.iter(|| {
+            i = (i + 1) & 4095;
+            black_box(bloom.check(&fresh_keys[i]))
+        })
+    });
+    g.bench_function("fastbloom_crate", |b| {
+        b.iter(|| {
+            i = (i + 1) & 4095;
+            black_box(fast.contains(&fresh_keys[i]))
+        })
+    });
+    g.bench_function("keycard_not_revoked", |b| {
+        b.iter(|| {
+            i = (i + 1) & 4095;
+            assert!(!list.is_token_revoked(black_box(&fresh[i])))
+        })
+    });
+    g.bench_function("keycard_revoked", |b| {
+        b.iter(|| {
+            i = (i + 1) % probe_revoked.len();
+            assert!(list.is_token_revoked(black_box(&probe_revoked[i])))
+        })
+    });
+    g.finish();
+}
+
+fn bench_1m(c: &mut Criterion) {
+    bench_size(c, 1_000_000, "revocation_1m");
+}
+
+fn bench_10m(c: &mut Criterion) {
+    bench_size(c, 10_000_000, "revocation_10m");
+}
+
+fn bench_verify(c: &mut Criterion) {
+    let keys = Arc::new(KeyRing::new());
+    keys.rotate(Algorithm::EdDSA).unwrap();
+    let token = Issuer::new(keys.clone()).access("alice").mint().unwrap();
+    let plain = Verifier::new(keys.clone());
+    let (list, _) = list_of(1_000_000);
+    let with_list = Verifier::new(keys).with_revocations(Arc::new(list));
+    let mut g = c.benchmark_group("verify_with_revocation");
+    g.bench_function("verify_no_list", |b| {
+        b.iter(|| {
+            plain
+                .verify_access::<NoCustomClaims>(black_box(token.as_str()))
+                .unwrap()
+        })
+    });
+    g.bench_function("verify_list_1m", |b| {
+        b.iter(|| {
+            with_list
+                .verify_access::<NoCustomClaims>(black_box(token.as_str()))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn bench_build(c: &mut Criterion) {
+    let (list, _) = list_of(10_000_000);
+    let mut g = c.benchmark_group("revocation_build");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.bench_function("rebuild_10m", |b| b.iter(|| list.compact()));
+    g.finish();
+}
+
+criterion_group!(
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench_1m, bench_10m, bench_verify, bench_build
+);
+criterion_main!(benches);

@@ -1,0 +1,440 @@
+//! The revocation list: what lets stateless tokens be logged out.
+//!
+//! Three kinds of entries, each with an expiry (`until`: the latest `exp` of any token it
+//! revokes):
+//! - a **token** (`jti`): that one token;
+//! - a **session** (`sid`): every access and refresh token of the session;
+//! - a **subject cutoff** (`sub` + instant): every token of the subject issued at or before the
+//!   instant — "log out everywhere" (a token minted in the same second as the cutoff is revoked
+//!   too; seconds are the resolution of `iat`).
+//!
+//! Lookups go through a bloom filter first: "certainly not revoked" — the common case — costs a few
+//! bit probes and nothing else; a "maybe" is confirmed in an exact set, so a false positive of the
+//! filter never reaches the caller. Ids are stored as 128-bit keys derived with a keyed hash
+//! (SipHash-1-3-128 under the list's own random key), so the exact set is exact up to a 128-bit
+//! collision of a keyed PRF.
+//!
+//! Entries are pruned once `until` plus the prune margin (default 5 minutes, at least the
+//! verifier's leeway) has passed: the list holds only revocations that still matter.
+//!
+//! **False-positive rate under churn.** Bloom filters cannot delete. The filter is sized for twice
+//! the live entries at the target rate (default 1%) whenever it is built; when additions push the
+//! entry count past that capacity, or when [`RevocationList::prune`] finds expired entries, the list
+//! builds a fresh filter from the live entries and swaps it in atomically. So the filter never
+//! holds more entries than it was sized for, and expired entries never linger in it past a prune.
+//!
+//! **Concurrency.** Readers load an immutable snapshot (`arc-swap`) and never block on writers in
+//! the common case; writers are serialized, and rebuilds happen on a writer's thread.
+
+pub(crate) mod codec;
+mod table;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use siphasher::sip128::{Hasher128, SipHasher13};
+
+use crate::claims::{SessionId, TokenId};
+use crate::clock::{SharedClock, SystemClock, Timestamp};
+use crate::error::{Error, Result};
+use crate::verify::{RevocationCheck, TokenFacts};
+use table::State;
+
+/// What a revocation covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum RevocationKind {
+    /// One token, by `jti`.
+    Token = 1,
+    /// A session, by `sid`.
+    Session = 2,
+    /// A subject's tokens issued at or before a cutoff, by `sub`.
+    Subject = 3,
+}
+
+impl RevocationKind {
+    fn from_u8(b: u8) -> Option<RevocationKind> {
+        match b {
+            1 => Some(RevocationKind::Token),
+            2 => Some(RevocationKind::Session),
+            3 => Some(RevocationKind::Subject),
+            _ => None,
+        }
+    }
+}
+
+/// One revocation as stored and replicated: the kind, the id's 128-bit key, and its times.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    kind: RevocationKind,
+    key: [u8; 16],
+    /// Unix seconds after which (plus the margin) the entry may be pruned.
+    until: u32,
+    /// For subjects: tokens with `iat` at or before this (unix seconds) are revoked.
+    cutoff: u32,
+}
+
+impl Revocation {
+    /// What it covers.
+    pub fn kind(&self) -> RevocationKind {
+        self.kind
+    }
+
+    /// When it stops mattering (the latest `exp` of a token it revokes).
+    pub fn until(&self) -> Timestamp {
+        Timestamp::from_unix(i64::from(self.until)).unwrap_or(Timestamp::EPOCH)
+    }
+
+    /// Two revocations of the same id combined: the later expiry and the later cutoff.
+    fn merged(self, other: Revocation) -> Revocation {
+        Revocation {
+            until: self.until.max(other.until),
+            cutoff: self.cutoff.max(other.cutoff),
+            ..self
+        }
+    }
+}
+
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revocation")
+            .field("kind", &self.kind)
+            .field("until", &self.until())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unix seconds as stored (u32, good until 2106; later instants are kept as the maximum, which
+/// only ever keeps an entry longer).
+fn secs(t: Timestamp) -> u32 {
+    u32::try_from(t.as_unix()).unwrap_or(u32::MAX)
+}
+
+/// Counts and sizes, for monitoring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RevocationStats {
+    /// Entries held (live, or expired but not yet pruned).
+    pub entries: usize,
+    /// Entries the current filter was sized for at the target false-positive rate.
+    pub capacity: usize,
+    /// The filter's size in bits.
+    pub filter_bits: usize,
+}
+
+/// The revocation list. Share it (`Arc`) between the verifier and whatever handles logouts.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keycard::revocation::RevocationList;
+/// use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, Verifier};
+///
+/// let keys = Arc::new(KeyRing::new());
+/// keys.rotate(Algorithm::EdDSA)?;
+/// let list = Arc::new(RevocationList::new());
+/// let verifier = Verifier::new(keys.clone()).with_revocations(list.clone());
+/// let token = Issuer::new(keys).access("alice").mint()?;
+/// assert!(verifier.verify_access::<NoCustomClaims>(token.as_str()).is_ok());
+///
+/// list.revoke_token(token.token_id(), token.expires_at()); // logout
+/// let err = verifier.verify_access::<NoCustomClaims>(token.as_str()).unwrap_err();
+/// assert_eq!(err.kind(), "revoked");
+/// # Ok::<(), keycard::Error>(())
+/// ```
+pub struct RevocationList {
+    state: ArcSwap<State>,
+    writer: Mutex<()>,
+    hash_key: [u8; 16],
+    clock: SharedClock,
+    fp_rate: f64,
+    margin: Duration,
+}
+
+impl fmt::Debug for RevocationList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationList")
+            .field("stats", &self.stats())
+            .field("fp_rate", &self.fp_rate)
+            .field("margin", &self.margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RevocationList {
+    fn default() -> Self {
+        RevocationList::new()
+    }
+}
+
+impl RevocationList {
+    /// Default target false-positive rate of the filter: 1%.
+    pub const DEFAULT_FP_RATE: f64 = 0.01;
+    /// Default prune margin: entries are kept 5 minutes past their expiry.
+    pub const DEFAULT_MARGIN: Duration = Duration::from_secs(300);
+    /// The largest snapshot file [`RevocationList::load`] reads: 4 GiB.
+    pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
+    /// An empty list with a fresh random hash key, the system clock, a 1% filter target and a
+    /// 5-minute prune margin.
+    pub fn new() -> RevocationList {
+        let mut hash_key = [0u8; 16];
+        rand::fill(&mut hash_key[..]);
+        RevocationList::with_parts(hash_key, Vec::new())
+    }
+
+    fn with_parts(hash_key: [u8; 16], entries: Vec<Revocation>) -> RevocationList {
+        let entries = table::normalize(entries);
+        let capacity = entries.len() * 2;
+        RevocationList {
+            state: ArcSwap::from_pointee(State::build(entries, Self::DEFAULT_FP_RATE, capacity)),
+            writer: Mutex::new(()),
+            hash_key,
+            clock: Arc::new(SystemClock),
+            fp_rate: Self::DEFAULT_FP_RATE,
+            margin: Self::DEFAULT_MARGIN,
+        }
+    }
+
+    /// Uses `clock` for pruning.
+    pub fn with_clock(mut self, clock: SharedClock) -> RevocationList {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the filter's target false-positive rate (clamped to 0.0001..=0.5) and rebuilds it.
+    pub fn with_false_positive_rate(mut self, fp: f64) -> RevocationList {
+        self.fp_rate = if fp.is_finite() {
+            fp.clamp(0.0001, 0.5)
+        } else {
+            Self::DEFAULT_FP_RATE
+        };
+        let entries = self.state.load().entries();
+        let capacity = entries.len() * 2;
+        self.state = ArcSwap::from_pointee(State::build(entries, self.fp_rate, capacity));
+        self
+    }
+
+    /// Keeps entries `margin` past their expiry (default 5 minutes). A verifier using this list
+    /// must have a leeway of at most `margin`.
+    pub fn with_prune_margin(mut self, margin: Duration) -> RevocationList {
+        self.margin = margin;
+        self
+    }
+
+    /// The key of `id` for entries of `kind`.
+    fn key(&self, kind: RevocationKind, id: &[u8]) -> [u8; 16] {
+        let mut h = SipHasher13::new_with_key(&self.hash_key);
+        std::hash::Hasher::write_u8(&mut h, kind as u8);
+        std::hash::Hasher::write(&mut h, id);
+        h.finish128().as_bytes()
+    }
+
+    /// Revokes one token until `until` (its `exp`).
+    pub fn revoke_token(&self, jti: &TokenId, until: Timestamp) -> Revocation {
+        self.add(RevocationKind::Token, jti.as_str().as_bytes(), until, 0)
+    }
+
+    /// Revokes every token of a session until `until` (the latest `exp` any of its tokens can
+    /// have: the session's absolute expiry).
+    pub fn revoke_session(&self, sid: &SessionId, until: Timestamp) -> Revocation {
+        self.add(RevocationKind::Session, sid.as_str().as_bytes(), until, 0)
+    }
+
+    /// Revokes every token of `sub` issued at or before `issued_before` ("log out everywhere"),
+    /// until `until` (`issued_before` plus the longest lifetime of any token of the subject).
+    pub fn revoke_subject(
+        &self,
+        sub: &str,
+        issued_before: Timestamp,
+        until: Timestamp,
+    ) -> Revocation {
+        self.add(
+            RevocationKind::Subject,
+            sub.as_bytes(),
+            until,
+            secs(issued_before),
+        )
+    }
+
+    fn add(&self, kind: RevocationKind, id: &[u8], until: Timestamp, cutoff: u32) -> Revocation {
+        let r = Revocation {
+            kind,
+            key: self.key(kind, id),
+            until: secs(until),
+            cutoff,
+        };
+        self.apply(&[r]);
+        r
+    }
+
+    /// Adds revocations (for example from a replicated delta).
+    pub fn apply(&self, revocations: &[Revocation]) {
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut over = false;
+        {
+            let state = self.state.load();
+            for r in revocations {
+                over |= state.insert(*r);
+            }
+        }
+        if over {
+            self.rebuild_locked(self.horizon());
+        }
+    }
+
+    /// Entries expiring before this instant (unix seconds) may be dropped.
+    fn horizon(&self) -> u32 {
+        secs(self.clock.now().saturating_sub(self.margin))
+    }
+
+    /// Builds a fresh state from the live entries; the caller holds the writer lock.
+    fn rebuild_locked(&self, horizon: u32) -> usize {
+        let state = self.state.load_full();
+        let all = state.entries();
+        let before = all.len();
+        let live: Vec<Revocation> = all.into_iter().filter(|e| e.until >= horizon).collect();
+        let removed = before - live.len();
+        let capacity = live.len() * 2;
+        self.state
+            .store(Arc::new(State::build(live, self.fp_rate, capacity)));
+        removed
+    }
+
+    /// Drops the entries whose tokens have all expired (beyond the margin), rebuilding the filter
+    /// from the live entries, once they are worth a rebuild: at least 1,024 of them and at least a
+    /// tenth of the list. Expired entries left in place only revoke expired tokens, so waiting is
+    /// safe, and it bounds the rebuild work to O(1) per pruned entry. Returns how many were dropped. Call it
+    /// periodically (every few seconds); it costs one scan when there is nothing to do.
+    pub fn prune(&self) -> usize {
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let horizon = self.horizon();
+        let state = self.state.load();
+        let expired = state.count_expired(horizon);
+        if expired == 0 || expired < (state.len() / 10).max(1024) {
+            return 0;
+        }
+        drop(state);
+        self.rebuild_locked(horizon)
+    }
+
+    /// Rebuilds now: drops every expired entry and sizes a fresh filter for twice the live
+    /// entries. Useful after a bulk load; returns how many entries were dropped.
+    pub fn compact(&self) -> usize {
+        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.rebuild_locked(self.horizon())
+    }
+
+    fn lookup(&self, kind: RevocationKind, id: &[u8]) -> Option<Revocation> {
+        self.state.load().lookup(kind, &self.key(kind, id))
+    }
+
+    /// Whether the token `jti` is revoked.
+    pub fn is_token_revoked(&self, jti: &TokenId) -> bool {
+        self.lookup(RevocationKind::Token, jti.as_str().as_bytes())
+            .is_some()
+    }
+
+    /// Whether the session `sid` is revoked.
+    pub fn is_session_revoked(&self, sid: &SessionId) -> bool {
+        self.lookup(RevocationKind::Session, sid.as_str().as_bytes())
+            .is_some()
+    }
+
+    /// Whether tokens of `sub` issued at `issued_at` are revoked.
+    pub fn is_subject_revoked(&self, sub: &str, issued_at: Timestamp) -> bool {
+        self.lookup(RevocationKind::Subject, sub.as_bytes())
+            .is_some_and(|r| secs(issued_at) <= r.cutoff)
+    }
+
+    /// Counts and sizes.
+    pub fn stats(&self) -> RevocationStats {
+        let state = self.state.load();
+        RevocationStats {
+            entries: state.len(),
+            capacity: state.capacity,
+            filter_bits: state.filter_bits(),
+        }
+    }
+
+    /// The number of entries held.
+    pub fn len(&self) -> usize {
+        self.state.load().len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole list, encoded (see the module docs of the format): live entries only.
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        let horizon = self.horizon();
+        let live: Vec<Revocation> = self
+            .state
+            .load()
+            .entries()
+            .into_iter()
+            .filter(|e| e.until >= horizon)
+            .collect();
+        codec::encode_snapshot(&self.hash_key, &live)
+    }
+
+    /// A list restored from a snapshot, hash key included: it holds exactly what the snapshot
+    /// held (the entries live when it was taken). Entries that expired since are dropped by the
+    /// next [`prune`](RevocationList::prune), judged by the clock set with `with_clock`.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<RevocationList> {
+        let (hash_key, entries) = codec::decode_snapshot(bytes)?;
+        Ok(RevocationList::with_parts(hash_key, entries))
+    }
+
+    /// Encodes `revocations` as a delta for this list.
+    pub fn encode_delta(&self, revocations: &[Revocation]) -> Vec<u8> {
+        codec::encode_delta(&self.hash_key, revocations)
+    }
+
+    /// Decodes a delta of this list and applies it; returns how many revocations it held.
+    pub fn apply_delta(&self, bytes: &[u8]) -> Result<usize> {
+        let entries = codec::decode_delta(&self.hash_key, bytes)?;
+        self.apply(&entries);
+        Ok(entries.len())
+    }
+
+    /// Saves a snapshot to `path` atomically (temporary file, fsync, rename), mode 0600.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::atomic_file::write(path.as_ref(), &self.to_snapshot(), 0o600)
+    }
+
+    /// Loads a snapshot saved by [`RevocationList::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<RevocationList> {
+        let bytes = crate::atomic_file::read(path.as_ref(), Self::MAX_FILE_BYTES)?;
+        RevocationList::from_snapshot(&bytes)
+    }
+
+    /// Loads `path` if it exists, or starts an empty list.
+    pub fn load_or_new(path: impl AsRef<Path>) -> Result<RevocationList> {
+        match path.as_ref().try_exists() {
+            Ok(true) => RevocationList::load(path),
+            Ok(false) => Ok(RevocationList::new()),
+            Err(e) => Err(Error::Io(e.to_string())),
+        }
+    }
+}
+
+impl RevocationCheck for RevocationList {
+    fn is_revoked(&self, t: &TokenFacts<'_>) -> bool {
+        self.is_token_revoked(t.token_id)
+            || t.session_id.is_some_and(|sid| self.is_session_revoked(sid))
+            || self.is_subject_revoked(t.subject, t.issued_at)
+    }
+
+    fn max_leeway(&self) -> Duration {
+        self.margin
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+//! The in-memory layout: one immutable snapshot (filter + sorted base) plus a small map of
+//! revocations added since the snapshot was built.
+//!
+//! ```text
+//!  State (published through arc-swap; readers never lock for the common case)
+//!  ├── filter : fastbloom AtomicBloomFilter over every key in base and recent
+//!  ├── base   : Vec<Revocation> sorted by (key, kind)  — 28 bytes per entry, binary search
+//!  └── recent : RwLock<HashMap>                         — additions since the build
+//! ```
+//!
+//! A lookup whose key is not in the filter ("certainly not revoked", the common case) touches
+//! only the filter's bits: no lock, no shared write. A "maybe" is confirmed in `base` (immutable)
+//! and `recent` (a read lock held for one hash lookup). Writers are serialized by the list; a
+//! rebuild (pruning, or growth past the filter's capacity) produces a fresh `State` and publishes
+//! it in one atomic swap, so a reader always sees one complete state.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use fastbloom::AtomicBloomFilter;
+
+use super::{Revocation, RevocationKind};
+
+/// The smallest filter capacity, in entries.
+pub(crate) const MIN_CAPACITY: usize = 4096;
+
+pub(crate) struct State {
+    pub(crate) filter: AtomicBloomFilter,
+    /// How many entries the filter was sized for at the target false-positive rate.
+    pub(crate) capacity: usize,
+    pub(crate) base: Vec<Revocation>,
+    pub(crate) recent: RwLock<HashMap<(RevocationKind, [u8; 16]), Revocation>>,
+}
+
+/// The filter's source hash: the key is already a keyed 128-bit hash, so its first 8 bytes are
+/// uniformly distributed.
+fn filter_hash(key: &[u8; 16]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&key[..8]);
+    u64::from_le_bytes(first)
+}
+
+#[cfg(test)]
+pub(crate) fn filter_hash_for_tests(key: &[u8; 16]) -> u64 {
+    filter_hash(key)
+}
+
+impl State {
+    /// A state holding `entries` (sorted by key and kind, no duplicates), with a filter sized for
+    /// `capacity` entries at false-positive rate `fp`.
+    pub(crate) fn build(entries: Vec<Revocation>, fp: f64, capacity: usize) -> State {
+        let capacity = capacity.max(MIN_CAPACITY).max(entries.len());
+        let filter = AtomicBloomFilter::with_false_pos(fp).expected_items(capacity);
+        for e in &entries {
+            filter.insert_hash(filter_hash(&e.key));
+        }
+        State {
+            filter,
+            capacity,
+            base: entries,
+            recent: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The revocation of (`kind`, `key`), merging the base entry and a newer one in `recent`.
+    pub(crate) fn lookup(&self, kind: RevocationKind, key: &[u8; 16]) -> Option<Revocation> {
+        if !self.filter.contains_hash(filter_hash(key)) {
+            return None;
+        }
+        let from_base = self
+            .base
+            .binary_search_by(|e| (&e.key, e.kind).cmp(&(key, kind)))
+            .ok()
+            .map(|i| self.base[i]);
+        let recent = self.recent.read().unwrap_or_else(|p| p.into_inner());
+        let from_recent = recent.get(&(kind, *key)).copied();
+        match (from_base, from_recent) {
+            (Some(a), Some(b)) => Some(a.merged(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Adds `r` (merging with an existing entry for the same key); returns whether the state
+    /// now holds more entries than its filter was sized for.
+    pub(crate) fn insert(&self, r: Revocation) -> bool {
+        let mut recent = self.recent.write().unwrap_or_else(|p| p.into_inner());
+        recent
+            .entry((r.kind, r.key))
+            .and_modify(|e| *e = e.merged(r))
+            .or_insert(r);
+        // The filter bit goes in while the entry is already readable in `recent`.
+        self.filter.insert_hash(filter_hash(&r.key));
+        self.base.len() + recent.len() > self.capacity
+    }
+
+    /// Every entry, base and recent merged, sorted by (key, kind), without duplicates.
+    pub(crate) fn entries(&self) -> Vec<Revocation> {
+        let mut recent: Vec<Revocation> = self
+            .recent
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .copied()
+            .collect();
+        recent.sort_unstable_by(|a, b| (&a.key, a.kind).cmp(&(&b.key, b.kind)));
+        merge_sorted(&self.base, &recent)
+    }
+
+    /// How many entries are held.
+    pub(crate) fn len(&self) -> usize {
+        self.base.len() + self.recent.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The filter's size in bits.
+    pub(crate) fn filter_bits(&self) -> usize {
+        self.filter.num_bits()
+    }
+
+    /// How many entries of `base` and `recent` expire before `horizon` (unix seconds).
+    pub(crate) fn count_expired(&self, horizon: u32) -> usize {
+        let recent = self.recent.read().unwrap_or_else(|p| p.into_inner());
+        self.base.iter().filter(|e| e.until < horizon).count()
+            + recent.values().filter(|e| e.until < horizon).count()
+    }
+}
+
+/// Merges two sorted, duplicate-free lists into one, combining entries with the same key.
+pub(crate) fn merge_sorted(a: &[Revocation], b: &[Revocation]) -> Vec<Revocation> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match (&a[i].key, a[i].kind).cmp(&(&b[j].key, b[j].kind)) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i].merged(b[j]));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Sorts entries by (key, kind) and merges duplicates.
+pub(crate) fn normalize(mut entries: Vec<Revocation>) -> Vec<Revocation> {
+    entries.sort_unstable_by(|a, b| (&a.key, a.kind).cmp(&(&b.key, b.kind)));
+    let mut out: Vec<Revocation> = Vec::with_capacity(entries.len());
+    for e in entries {
+        match out.last_mut() {
+            Some(last) if last.key == e.key && last.kind == e.kind => *last = last.merged(e),
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(kind: RevocationKind, k: u8, until: u32, cutoff: u32) -> Revocation {
+        Revocation {
+            kind,
+            key: [k; 16],
+            until,
+            cutoff,
+        }
+    }
+
+    #[test]
+    fn merge_keeps_the_widest_revocation() {
+        let a = vec![
+            rev(RevocationKind::Token, 1, 10, 0),
+            rev(RevocationKind::Subject, 3, 10, 5),
+        ];
+        let b = vec![
+            rev(RevocationKind::Token, 2, 10, 0),
+            rev(RevocationKind::Subject, 3, 20, 9),
+        ];
+        let m = merge_sorted(&a, &b);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[2], rev(RevocationKind::Subject, 3, 20, 9));
+        let n = normalize(vec![b[1], a[1], a[0], a[0]]);
+        assert_eq!(n, vec![a[0], rev(RevocationKind::Subject, 3, 20, 9)]);
+    }
+
+    #[test]
+    fn lookup_sees_base_and_recent() {
+        let s = State::build(vec![rev(RevocationKind::Token, 1, 10, 0)], 0.01, 0);
+        assert!(s.lookup(RevocationKind::Token, &[1; 16]).is_some());
+        assert!(s.lookup(RevocationKind::Session, &[1; 16]).is_none());
+        assert!(s.lookup(RevocationKind::Token, &[2; 16]).is_none());
+        s.insert(rev(RevocationKind::Session, 1, 10, 0));
+        assert!(s.lookup(RevocationKind::Session, &[1; 16]).is_some());
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.entries().len(), 2);
+    }
+}

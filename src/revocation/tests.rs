@@ -1,0 +1,330 @@
+//! Properties of the revocation list: no false "revoked", no missed revocation, exact restore.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::clock::{Clock, ManualClock};
+
+const T0: i64 = 1_800_000_000;
+
+fn list_at(clock: &ManualClock) -> RevocationList {
+    RevocationList::new().with_clock(Arc::new(clock.clone()))
+}
+
+fn ts(secs: i64) -> Timestamp {
+    Timestamp::from_unix(secs).unwrap()
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Token(u16, u16),
+    Session(u16, u16),
+    Subject(u16, u16, u16),
+    Advance(u16),
+    Prune,
+    Compact,
+    Check(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u16..400, 1u16..2000).prop_map(|(id, ttl)| Op::Token(id, ttl)),
+        2 => (0u16..400, 1u16..2000).prop_map(|(id, ttl)| Op::Session(id, ttl)),
+        1 => (0u16..50, 0u16..100, 1u16..2000).prop_map(|(id, back, ttl)| Op::Subject(id, back, ttl)),
+        2 => (1u16..900).prop_map(Op::Advance),
+        1 => Just(Op::Prune),
+        1 => Just(Op::Compact),
+        4 => (0u16..800).prop_map(Op::Check),
+    ]
+}
+
+/// The model: id -> (until, cutoff), never pruned; the list may forget an entry only once its
+/// `until` is more than the margin in the past.
+#[derive(Default)]
+struct Model {
+    tokens: HashMap<u16, i64>,
+    sessions: HashMap<u16, i64>,
+    subjects: HashMap<u16, (i64, i64)>,
+}
+
+fn check_against_model(list: &RevocationList, model: &Model, now: i64, id: u16) {
+    let horizon = now - RevocationList::DEFAULT_MARGIN.as_secs() as i64;
+    let jti = TokenId::new(&format!("t{id}")).unwrap();
+    let got = list.is_token_revoked(&jti);
+    match model.tokens.get(&id) {
+        None => assert!(!got, "false positive: token t{id} was never revoked"),
+        Some(&until) if until >= horizon => assert!(got, "missed revoked token t{id}"),
+        Some(_) => {}
+    }
+    let sid = SessionId::new(&format!("s{id}")).unwrap();
+    let got = list.is_session_revoked(&sid);
+    match model.sessions.get(&id) {
+        None => assert!(!got, "false positive: session s{id}"),
+        Some(&until) if until >= horizon => assert!(got, "missed revoked session s{id}"),
+        Some(_) => {}
+    }
+    let sub = format!("user{}", id % 60);
+    for iat in [now - 200, now - 50, now] {
+        let got = list.is_subject_revoked(&sub, ts(iat));
+        match model.subjects.get(&(id % 60)) {
+            None => assert!(!got, "false positive: subject {sub}"),
+            Some(&(until, cutoff)) if until >= horizon => {
+                assert_eq!(
+                    got,
+                    iat <= cutoff,
+                    "subject {sub} iat {iat} cutoff {cutoff}"
+                )
+            }
+            Some(&(_, cutoff)) => assert!(!got || iat <= cutoff),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_false_positives_and_no_false_negatives(ops in proptest::collection::vec(op(), 1..400)) {
+        let clock = ManualClock::new(ts(T0));
+        let list = list_at(&clock);
+        let mut model = Model::default();
+        for op in ops {
+            let now = clock.now().as_unix();
+            match op {
+                Op::Token(id, ttl) => {
+                    let until = now + i64::from(ttl);
+                    list.revoke_token(&TokenId::new(&format!("t{id}")).unwrap(), ts(until));
+                    let e = model.tokens.entry(id).or_insert(until);
+                    *e = (*e).max(until);
+                }
+                Op::Session(id, ttl) => {
+                    let until = now + i64::from(ttl);
+                    list.revoke_session(&SessionId::new(&format!("s{id}")).unwrap(), ts(until));
+                    let e = model.sessions.entry(id).or_insert(until);
+                    *e = (*e).max(until);
+                }
+                Op::Subject(id, back, ttl) => {
+                    let cutoff = now - i64::from(back);
+                    let until = now + i64::from(ttl);
+                    list.revoke_subject(&format!("user{id}"), ts(cutoff), ts(until));
+                    let e = model.subjects.entry(id).or_insert((until, cutoff));
+                    *e = (e.0.max(until), e.1.max(cutoff));
+                }
+                Op::Advance(s) => clock.advance(Duration::from_secs(u64::from(s))),
+                Op::Prune => { list.prune(); }
+                Op::Compact => { list.compact(); }
+                Op::Check(id) => check_against_model(&list, &model, now, id),
+            }
+        }
+        let now = clock.now().as_unix();
+        for id in 0..400 {
+            check_against_model(&list, &model, now, id);
+        }
+        // A snapshot restores the live entries exactly.
+        let restored = RevocationList::from_snapshot(&list.to_snapshot())
+            .unwrap()
+            .with_clock(Arc::new(clock.clone()));
+        for id in 0..400 {
+            check_against_model(&restored, &model, now, id);
+        }
+    }
+}
+
+#[test]
+fn subject_cutoff_is_inclusive_and_exact() {
+    let clock = ManualClock::new(ts(T0));
+    let list = list_at(&clock);
+    list.revoke_subject("alice", ts(T0), ts(T0 + 3600));
+    assert!(list.is_subject_revoked("alice", ts(T0 - 10)));
+    assert!(list.is_subject_revoked("alice", ts(T0)));
+    assert!(!list.is_subject_revoked("alice", ts(T0 + 1)));
+    assert!(!list.is_subject_revoked("alic", ts(T0 - 10)));
+    assert!(!list.is_subject_revoked("alice ", ts(T0 - 10)));
+}
+
+#[test]
+fn kinds_are_separate_namespaces() {
+    let list = RevocationList::new();
+    list.revoke_token(&TokenId::new("same").unwrap(), ts(T0));
+    assert!(!list.is_session_revoked(&SessionId::new("same").unwrap()));
+    assert!(!list.is_subject_revoked("same", ts(0)));
+}
+
+#[test]
+fn pruning_drops_only_expired_entries_and_rebuilds() {
+    let clock = ManualClock::new(ts(T0));
+    let list = list_at(&clock);
+    for i in 0..10_000 {
+        let until = if i % 2 == 0 { T0 + 10 } else { T0 + 10_000 };
+        list.revoke_token(&TokenId::new(&format!("t{i}")).unwrap(), ts(until));
+    }
+    assert_eq!(list.len(), 10_000);
+    assert_eq!(list.prune(), 0, "nothing expired yet");
+    clock.advance(Duration::from_secs(10 + 300));
+    assert_eq!(
+        list.prune(),
+        0,
+        "the margin keeps entries for 5 minutes past until"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(list.prune(), 5_000);
+    assert_eq!(list.len(), 5_000);
+    // A few expired entries are not worth a rebuild; compact() drops them anyway.
+    for i in 0..10 {
+        list.revoke_token(&TokenId::new(&format!("short{i}")).unwrap(), clock.now());
+    }
+    clock.advance(Duration::from_secs(301));
+    assert_eq!(list.prune(), 0);
+    assert_eq!(list.compact(), 10);
+    assert!(list.is_token_revoked(&TokenId::new("t1").unwrap()));
+    assert!(!list.is_token_revoked(&TokenId::new("t0").unwrap()));
+    let stats = list.stats();
+    assert!(stats.capacity >= 2 * 5_000);
+}
+
+/// The measured false-positive rate of the filter stays at or below the target while entries
+/// churn (inserted, expired, pruned), because the filter is rebuilt before it is overfull.
+#[test]
+fn filter_false_positive_rate_stays_at_target_under_churn() {
+    let clock = ManualClock::new(ts(T0));
+    let list = list_at(&clock);
+    let mut next = 0u64;
+    for round in 0..6 {
+        for _ in 0..20_000 {
+            let until = T0 + 600 * (round + 1);
+            list.revoke_token(&TokenId::new(&format!("live-{next}")).unwrap(), ts(until));
+            next += 1;
+        }
+        clock.advance(Duration::from_secs(600));
+        list.prune();
+        let state = list.state.load();
+        let probes = 50_000;
+        let hits = (0..probes)
+            .filter(|i| {
+                let key = list.key(
+                    RevocationKind::Token,
+                    format!("never-{round}-{i}").as_bytes(),
+                );
+                state
+                    .filter
+                    .contains_hash(table::filter_hash_for_tests(&key))
+            })
+            .count();
+        let rate = hits as f64 / probes as f64;
+        assert!(
+            rate <= 0.01,
+            "round {round}: measured false-positive rate {rate}"
+        );
+    }
+}
+
+#[test]
+fn verifier_rejects_revoked_tokens_after_all_other_checks() {
+    use crate::keys::{Algorithm, KeyRing};
+    use crate::{Issuer, NoCustomClaims, Verifier};
+    let clock = ManualClock::new(ts(T0));
+    let keys = Arc::new(KeyRing::new().with_clock(Arc::new(clock.clone())));
+    keys.rotate(Algorithm::EdDSA).unwrap();
+    let list = Arc::new(list_at(&clock));
+    let v = Verifier::new(keys.clone()).with_revocations(list.clone());
+    let issuer = Issuer::new(keys);
+    let a = issuer.access("alice").mint().unwrap();
+    let b = issuer.access("alice").mint().unwrap();
+    let c = issuer.access("bob").mint().unwrap();
+    list.revoke_token(a.token_id(), a.expires_at());
+    assert_eq!(
+        v.verify_access::<NoCustomClaims>(a.as_str()).unwrap_err(),
+        Error::Revoked
+    );
+    assert!(v.verify_access::<NoCustomClaims>(b.as_str()).is_ok());
+    list.revoke_session(b.session_id().unwrap(), b.expires_at());
+    assert_eq!(
+        v.verify_access::<NoCustomClaims>(b.as_str()).unwrap_err(),
+        Error::Revoked
+    );
+    list.revoke_subject(
+        "bob",
+        clock.now(),
+        clock.now().saturating_add(Duration::from_secs(300)),
+    );
+    assert_eq!(
+        v.verify_access::<NoCustomClaims>(c.as_str()).unwrap_err(),
+        Error::Revoked
+    );
+    clock.advance(Duration::from_secs(1));
+    let c2 = issuer.access("bob").mint().unwrap();
+    assert!(
+        v.verify_access::<NoCustomClaims>(c2.as_str()).is_ok(),
+        "new logins work"
+    );
+    // A forged token never reaches the list: the signature fails first.
+    let mut forged = a.as_str().to_owned();
+    forged.truncate(forged.len() - 4);
+    forged.push_str("AAAA");
+    assert_ne!(
+        v.verify_access::<NoCustomClaims>(&forged).unwrap_err(),
+        Error::Revoked
+    );
+    // A leeway larger than the list's margin is refused.
+    let loose = v.clone().with_leeway(Duration::from_secs(301));
+    assert_eq!(
+        loose
+            .verify_access::<NoCustomClaims>(b.as_str())
+            .unwrap_err()
+            .kind(),
+        "config"
+    );
+}
+
+#[test]
+fn save_and_load_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("keycard-rl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("revocations.bin");
+    let clock = ManualClock::new(ts(T0));
+    let list = list_at(&clock);
+    list.revoke_token(&TokenId::new("a").unwrap(), ts(T0 + 100));
+    list.revoke_token(&TokenId::new("old").unwrap(), ts(T0 - 1000));
+    list.revoke_subject("carol", ts(T0), ts(T0 + 100));
+    list.save(&path).unwrap();
+    let back = RevocationList::load(&path)
+        .unwrap()
+        .with_clock(Arc::new(clock.clone()));
+    assert!(back.is_token_revoked(&TokenId::new("a").unwrap()));
+    assert!(back.is_subject_revoked("carol", ts(T0)));
+    assert_eq!(back.len(), 2, "only live entries were saved");
+    assert!(RevocationList::load(dir.join("missing")).is_err());
+    assert_eq!(
+        RevocationList::load_or_new(dir.join("missing"))
+            .unwrap()
+            .len(),
+        0
+    );
+    std::fs::write(&path, b"garbage").unwrap();
+    assert_eq!(
+        RevocationList::load(&path).unwrap_err().kind(),
+        "corrupt_data"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn deltas_replicate_between_lists_of_one_lineage() {
+    let a = RevocationList::new();
+    let b = RevocationList::from_snapshot(&a.to_snapshot()).unwrap();
+    let r1 = a.revoke_token(&TokenId::new("x").unwrap(), ts(T0 + 60));
+    let r2 = a.revoke_session(&SessionId::new("s").unwrap(), ts(T0 + 60));
+    let delta = a.encode_delta(&[r1, r2]);
+    assert_eq!(b.apply_delta(&delta).unwrap(), 2);
+    assert!(b.is_token_revoked(&TokenId::new("x").unwrap()));
+    assert!(b.is_session_revoked(&SessionId::new("s").unwrap()));
+    let stranger = RevocationList::new();
+    assert_eq!(
+        stranger.apply_delta(&delta).unwrap_err().kind(),
+        "corrupt_data"
+    );
+}
