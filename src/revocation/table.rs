@@ -4,7 +4,9 @@
 //! ```text
 //!  State (published through arc-swap; readers never lock for the common case)
 //!  ├── filter : fastbloom AtomicBloomFilter over every key in base and recent
-//!  ├── base   : Vec<Revocation> sorted by (key, kind)  — 28 bytes per entry, binary search
+//!  ├── base   : Vec<Revocation> sorted by (key, kind)  — 28 bytes per entry
+//!  ├── index  : first base position per key prefix      — 1 byte per entry; keys are uniform,
+//!  │                                                      so a lookup reads ~4 entries, O(1)
 //!  └── recent : RwLock<HashMap>                         — additions since the build
 //! ```
 //!
@@ -29,7 +31,37 @@ pub(crate) struct State {
     /// How many entries the filter was sized for at the target false-positive rate.
     pub(crate) capacity: usize,
     pub(crate) base: Vec<Revocation>,
+    /// `index[p]` is the first position in `base` whose key's top `index_bits` bits are >= p;
+    /// one extra slot holds `base.len()`.
+    index: Vec<u32>,
+    index_bits: u32,
     pub(crate) recent: RwLock<HashMap<(RevocationKind, [u8; 16]), Revocation>>,
+}
+
+/// The top `bits` bits of a key, as an index.
+fn prefix(key: &[u8; 16], bits: u32) -> usize {
+    if bits == 0 {
+        return 0;
+    }
+    let mut first = [0u8; 4];
+    first.copy_from_slice(&key[..4]);
+    (u32::from_be_bytes(first) >> (32 - bits)) as usize
+}
+
+/// An index with about four base entries per slot (at most 2^24 slots).
+fn build_index(base: &[Revocation]) -> (Vec<u32>, u32) {
+    let bits = (usize::BITS - (base.len() / 4).leading_zeros()).min(24);
+    let slots = 1usize << bits;
+    let mut index = Vec::with_capacity(slots + 1);
+    let mut pos = 0usize;
+    for p in 0..slots {
+        while pos < base.len() && prefix(&base[pos].key, bits) < p {
+            pos += 1;
+        }
+        index.push(pos as u32);
+    }
+    index.push(base.len() as u32);
+    (index, bits)
 }
 
 /// The filter's source hash: the key is already a keyed 128-bit hash, so its first 8 bytes are
@@ -54,10 +86,13 @@ impl State {
         for e in &entries {
             filter.insert_hash(filter_hash(&e.key));
         }
+        let (index, index_bits) = build_index(&entries);
         State {
             filter,
             capacity,
             base: entries,
+            index,
+            index_bits,
             recent: RwLock::new(HashMap::new()),
         }
     }
@@ -67,11 +102,12 @@ impl State {
         if !self.filter.contains_hash(filter_hash(key)) {
             return None;
         }
-        let from_base = self
-            .base
+        let p = prefix(key, self.index_bits);
+        let (lo, hi) = (self.index[p] as usize, self.index[p + 1] as usize);
+        let from_base = self.base[lo..hi]
             .binary_search_by(|e| (&e.key, e.kind).cmp(&(key, kind)))
             .ok()
-            .map(|i| self.base[i]);
+            .map(|i| self.base[lo + i]);
         let recent = self.recent.read().unwrap_or_else(|p| p.into_inner());
         let from_recent = recent.get(&(kind, *key)).copied();
         match (from_base, from_recent) {
@@ -191,6 +227,34 @@ mod tests {
         assert_eq!(m[2], rev(RevocationKind::Subject, 3, 20, 9));
         let n = normalize(vec![b[1], a[1], a[0], a[0]]);
         assert_eq!(n, vec![a[0], rev(RevocationKind::Subject, 3, 20, 9)]);
+    }
+
+    #[test]
+    fn index_finds_every_entry() {
+        for n in [0usize, 1, 3, 4, 5, 100, 1000, 4097] {
+            let entries: Vec<Revocation> = (0..n)
+                .map(|i| {
+                    let mut key = [0u8; 16];
+                    key[..8].copy_from_slice(
+                        &(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes(),
+                    );
+                    Revocation {
+                        kind: RevocationKind::Token,
+                        key,
+                        until: 1,
+                        cutoff: 0,
+                    }
+                })
+                .collect();
+            let s = State::build(normalize(entries.clone()), 0.01, 0);
+            assert_eq!(s.index.len(), (1 << s.index_bits) + 1);
+            for e in &entries {
+                assert!(s.lookup(RevocationKind::Token, &e.key).is_some(), "n={n}");
+            }
+            if n == 0 {
+                assert!(s.lookup(RevocationKind::Token, &[0xab; 16]).is_none());
+            }
+        }
     }
 
     #[test]
