@@ -37,15 +37,16 @@ fn run(
                 for _ in 0..10 {
                     let id = TokenId::new(&format!("w{n}")).unwrap();
                     let until = keycard::Clock::now(&keycard::SystemClock);
-                    writer_list.revoke_token(&id, until);
+                    writer_list.revoke_token(&id, until).unwrap();
                     n += 1;
                 }
                 if n % 1000 == 0 {
-                    if compact {
-                        writer_list.compact();
+                    let pruned = if compact {
+                        writer_list.compact()
                     } else {
-                        writer_list.prune();
-                    }
+                        writer_list.prune()
+                    };
+                    pruned.unwrap();
                 }
                 let due = start + Duration::from_millis(n);
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -82,9 +83,10 @@ fn main() {
     let list = Arc::new(RevocationList::new().with_prune_margin(Duration::from_secs(60)));
     let far = Timestamp::from_unix(4_000_000_000).unwrap();
     for i in 0..1_000_000 {
-        list.revoke_token(&TokenId::new(&format!("r{i:012}")).unwrap(), far);
+        list.revoke_token(&TokenId::new(&format!("r{i:012}")).unwrap(), far)
+            .unwrap();
     }
-    list.compact();
+    list.compact().unwrap();
     let verifier = Verifier::new(keys.clone()).with_revocations(list.clone());
     let mut rows = Vec::new();
     for (alg, label) in [(Algorithm::EdDSA, "eddsa"), (Algorithm::HS256, "hs256")] {

@@ -36,10 +36,10 @@ fn list_of(n: usize) -> (RevocationList, Vec<TokenId>) {
     let revoked = ids("r", n);
     for chunk in revoked.chunks(100_000) {
         for id in chunk {
-            list.revoke_token(id, until);
+            list.revoke_token(id, until).unwrap();
         }
     }
-    list.compact();
+    list.compact().unwrap();
     (list, revoked)
 }
 
@@ -141,7 +141,7 @@ fn bench_build(c: &mut Criterion) {
     let mut g = c.benchmark_group("revocation_build");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
-    g.bench_function("rebuild_10m", |b| b.iter(|| list.compact()));
+    g.bench_function("rebuild_10m", |b| b.iter(|| list.compact().unwrap()));
     g.finish();
 }
 

@@ -18,9 +18,10 @@ fn main() {
         let before = dhat::HeapStats::get().curr_bytes;
         let list = RevocationList::new();
         for i in 0..n {
-            list.revoke_token(&TokenId::new(&format!("r{i:012}")).unwrap(), until);
+            list.revoke_token(&TokenId::new(&format!("r{i:012}")).unwrap(), until)
+                .unwrap();
         }
-        list.compact();
+        list.compact().unwrap();
         let after = dhat::HeapStats::get().curr_bytes;
         let per = (after - before) as f64 / n as f64;
         let stats = list.stats();

@@ -18,8 +18,9 @@ fn main() -> Result<(), keycard::Error> {
     keys.rotate(Algorithm::EdDSA)?;
     let issuer = Issuer::new(keys.clone()).with_access_ttl(Duration::from_secs(300));
 
-    // The service starts: its revocation list comes from the file (empty the first time).
-    let list = Arc::new(RevocationList::load_or_new(&revocations_file)?);
+    // The service starts: its durable revocation list is a snapshot file plus a journal that
+    // every logout is flushed to before it returns (both created the first time).
+    let list = Arc::new(RevocationList::open(&revocations_file)?);
     let verifier = Verifier::new(keys.clone()).with_revocations(list.clone());
 
     let token = issuer.access("alice").mint()?;
@@ -37,7 +38,7 @@ fn main() -> Result<(), keycard::Error> {
     list.revoke_session(
         token.session_id().expect("keycard tokens carry a sid"),
         token.expires_at(),
-    );
+    )?;
     let err = verifier
         .verify_access::<NoCustomClaims>(token.as_str())
         .unwrap_err();
@@ -48,7 +49,7 @@ fn main() -> Result<(), keycard::Error> {
 
     // Log out everywhere: every token of alice issued up to now.
     let now = keycard::Clock::now(&keycard::SystemClock);
-    list.revoke_subject("alice", now, now.saturating_add(issuer.access_ttl()));
+    list.revoke_subject("alice", now, now.saturating_add(issuer.access_ttl()))?;
     let err = verifier
         .verify_access::<NoCustomClaims>(other_device.as_str())
         .unwrap_err();
@@ -56,11 +57,10 @@ fn main() -> Result<(), keycard::Error> {
     verifier.verify_access::<NoCustomClaims>(bob.as_str())?;
     println!("bob is unaffected:      ok");
 
-    // Save atomically, "restart", and check the revocations survived.
-    list.save(&revocations_file)?;
+    // "Crash" and restart: no explicit save; the journal already holds both logouts.
     drop(verifier);
     drop(list);
-    let restarted = Arc::new(RevocationList::load(&revocations_file)?);
+    let restarted = Arc::new(RevocationList::open(&revocations_file)?);
     println!(
         "restarted with {} live revocations from {}",
         restarted.len(),

@@ -244,9 +244,11 @@ fn write_seed_corpus() {
     let list =
         keycard::revocation::RevocationList::from_snapshot(&snapshot_with_key([7; 16])).unwrap();
     let now = keycard::Timestamp::from_unix(fuzzing::NOW).unwrap();
-    let r1 = list.revoke_token(&keycard::TokenId::new("jti-1").unwrap(), now);
-    let r2 = list.revoke_session(&sid, now);
-    let r3 = list.revoke_subject("alice", now, now);
+    let r1 = list
+        .revoke_token(&keycard::TokenId::new("jti-1").unwrap(), now)
+        .unwrap();
+    let r2 = list.revoke_session(&sid, now).unwrap();
+    let r3 = list.revoke_subject("alice", now, now).unwrap();
     write("revocation", "snapshot-empty", &snapshot_with_key([7; 16]));
     write("revocation", "snapshot", &list.to_snapshot());
     write("revocation", "delta", &list.encode_delta(&[r1, r2, r3]));

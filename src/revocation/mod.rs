@@ -27,6 +27,7 @@
 //! the common case; writers are serialized, and rebuilds happen on a writer's thread.
 
 pub(crate) mod codec;
+mod journal;
 mod table;
 
 use std::fmt;
@@ -140,14 +141,15 @@ pub struct RevocationStats {
 /// let token = Issuer::new(keys).access("alice").mint()?;
 /// assert!(verifier.verify_access::<NoCustomClaims>(token.as_str()).is_ok());
 ///
-/// list.revoke_token(token.token_id(), token.expires_at()); // logout
+/// list.revoke_token(token.token_id(), token.expires_at())?; // logout
 /// let err = verifier.verify_access::<NoCustomClaims>(token.as_str()).unwrap_err();
 /// assert_eq!(err.kind(), "revoked");
 /// # Ok::<(), keycard::Error>(())
 /// ```
 pub struct RevocationList {
     state: ArcSwap<State>,
-    writer: Mutex<()>,
+    /// Serializes writers; holds the journal of a list opened from a file.
+    writer: Mutex<Option<journal::Journal>>,
     hash_key: [u8; 16],
     clock: SharedClock,
     fp_rate: f64,
@@ -191,7 +193,7 @@ impl RevocationList {
         let capacity = entries.len() * 2;
         RevocationList {
             state: ArcSwap::from_pointee(State::build(entries, Self::DEFAULT_FP_RATE, capacity)),
-            writer: Mutex::new(()),
+            writer: Mutex::new(None),
             hash_key,
             clock: Arc::new(SystemClock),
             fp_rate: Self::DEFAULT_FP_RATE,
@@ -233,14 +235,15 @@ impl RevocationList {
         h.finish128().as_bytes()
     }
 
-    /// Revokes one token until `until` (its `exp`).
-    pub fn revoke_token(&self, jti: &TokenId, until: Timestamp) -> Revocation {
+    /// Revokes one token until `until` (its `exp`). Fails only when the list was opened from a
+    /// file and the journal cannot be written (the revocation is then not applied).
+    pub fn revoke_token(&self, jti: &TokenId, until: Timestamp) -> Result<Revocation> {
         self.add(RevocationKind::Token, jti.as_str().as_bytes(), until, 0)
     }
 
     /// Revokes every token of a session until `until` (the latest `exp` any of its tokens can
     /// have: the session's absolute expiry).
-    pub fn revoke_session(&self, sid: &SessionId, until: Timestamp) -> Revocation {
+    pub fn revoke_session(&self, sid: &SessionId, until: Timestamp) -> Result<Revocation> {
         self.add(RevocationKind::Session, sid.as_str().as_bytes(), until, 0)
     }
 
@@ -251,7 +254,7 @@ impl RevocationList {
         sub: &str,
         issued_before: Timestamp,
         until: Timestamp,
-    ) -> Revocation {
+    ) -> Result<Revocation> {
         self.add(
             RevocationKind::Subject,
             sub.as_bytes(),
@@ -260,20 +263,30 @@ impl RevocationList {
         )
     }
 
-    fn add(&self, kind: RevocationKind, id: &[u8], until: Timestamp, cutoff: u32) -> Revocation {
+    fn add(
+        &self,
+        kind: RevocationKind,
+        id: &[u8],
+        until: Timestamp,
+        cutoff: u32,
+    ) -> Result<Revocation> {
         let r = Revocation {
             kind,
             key: self.key(kind, id),
             until: secs(until),
             cutoff,
         };
-        self.apply(&[r]);
-        r
+        self.apply(&[r])?;
+        Ok(r)
     }
 
-    /// Adds revocations (for example from a replicated delta).
-    pub fn apply(&self, revocations: &[Revocation]) {
-        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+    /// Adds revocations (for example from a replicated delta). With a journal, they are on disk
+    /// before they take effect and before this returns.
+    pub fn apply(&self, revocations: &[Revocation]) -> Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(j) = w.as_mut() {
+            j.append(&codec::encode_delta(&self.hash_key, revocations))?;
+        }
         let mut over = false;
         {
             let state = self.state.load();
@@ -284,6 +297,52 @@ impl RevocationList {
         if over {
             self.rebuild_locked(self.horizon());
         }
+        let journal_full = w
+            .as_ref()
+            .is_some_and(|j| j.len() > journal::CHECKPOINT_BYTES);
+        if over || journal_full {
+            self.checkpoint_locked(&mut w)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a snapshot and empties the journal (lists opened from a file only).
+    fn checkpoint_locked(&self, w: &mut Option<journal::Journal>) -> Result<()> {
+        if let Some(j) = w.as_mut() {
+            crate::atomic_file::write(&j.snapshot, &self.to_snapshot(), 0o600)?;
+            j.clear()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the journal into a fresh snapshot now (a no-op for lists not opened from a file).
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.checkpoint_locked(&mut w)
+    }
+
+    /// Opens the durable list at `path`: its snapshot (created, with a fresh hash key, when
+    /// absent) plus the journal `<path>.journal` of every revocation added since. From then on
+    /// every addition is journaled and flushed before it takes effect, and pruning writes a new
+    /// snapshot: a single-node service that restarts loses no revocation.
+    pub fn open(path: impl AsRef<Path>) -> Result<RevocationList> {
+        let path = path.as_ref();
+        let list = match path.try_exists() {
+            Ok(true) => RevocationList::load(path)?,
+            Ok(false) => {
+                let fresh = RevocationList::new();
+                crate::atomic_file::write(path, &fresh.to_snapshot(), 0o600)?;
+                fresh
+            }
+            Err(e) => return Err(Error::Io(e.to_string())),
+        };
+        let (journal, records) = journal::Journal::open(path)?;
+        for record in records {
+            let entries = codec::decode_delta(&list.hash_key, &record)?;
+            list.apply(&entries)?;
+        }
+        *list.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(journal);
+        Ok(list)
     }
 
     /// Entries expiring before this instant (unix seconds) may be dropped.
@@ -309,23 +368,27 @@ impl RevocationList {
     /// tenth of the list. Expired entries left in place only revoke expired tokens, so waiting is
     /// safe, and it bounds the rebuild work to O(1) per pruned entry. Returns how many were dropped. Call it
     /// periodically (every few seconds); it costs one scan when there is nothing to do.
-    pub fn prune(&self) -> usize {
-        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn prune(&self) -> Result<usize> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let horizon = self.horizon();
         let state = self.state.load();
         let expired = state.count_expired(horizon);
         if expired == 0 || expired < (state.len() / 10).max(1024) {
-            return 0;
+            return Ok(0);
         }
         drop(state);
-        self.rebuild_locked(horizon)
+        let removed = self.rebuild_locked(horizon);
+        self.checkpoint_locked(&mut w)?;
+        Ok(removed)
     }
 
     /// Rebuilds now: drops every expired entry and sizes a fresh filter for twice the live
     /// entries. Useful after a bulk load; returns how many entries were dropped.
-    pub fn compact(&self) -> usize {
-        let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        self.rebuild_locked(self.horizon())
+    pub fn compact(&self) -> Result<usize> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let removed = self.rebuild_locked(self.horizon());
+        self.checkpoint_locked(&mut w)?;
+        Ok(removed)
     }
 
     fn lookup(&self, kind: RevocationKind, id: &[u8]) -> Option<Revocation> {
@@ -399,7 +462,7 @@ impl RevocationList {
     /// Decodes a delta of this list and applies it; returns how many revocations it held.
     pub fn apply_delta(&self, bytes: &[u8]) -> Result<usize> {
         let entries = codec::decode_delta(&self.hash_key, bytes)?;
-        self.apply(&entries);
+        self.apply(&entries)?;
         Ok(entries.len())
     }
 

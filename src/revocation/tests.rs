@@ -97,26 +97,26 @@ proptest! {
             match op {
                 Op::Token(id, ttl) => {
                     let until = now + i64::from(ttl);
-                    list.revoke_token(&TokenId::new(&format!("t{id}")).unwrap(), ts(until));
+                    list.revoke_token(&TokenId::new(&format!("t{id}")).unwrap(), ts(until)).unwrap();
                     let e = model.tokens.entry(id).or_insert(until);
                     *e = (*e).max(until);
                 }
                 Op::Session(id, ttl) => {
                     let until = now + i64::from(ttl);
-                    list.revoke_session(&SessionId::new(&format!("s{id}")).unwrap(), ts(until));
+                    list.revoke_session(&SessionId::new(&format!("s{id}")).unwrap(), ts(until)).unwrap();
                     let e = model.sessions.entry(id).or_insert(until);
                     *e = (*e).max(until);
                 }
                 Op::Subject(id, back, ttl) => {
                     let cutoff = now - i64::from(back);
                     let until = now + i64::from(ttl);
-                    list.revoke_subject(&format!("user{id}"), ts(cutoff), ts(until));
+                    list.revoke_subject(&format!("user{id}"), ts(cutoff), ts(until)).unwrap();
                     let e = model.subjects.entry(id).or_insert((until, cutoff));
                     *e = (e.0.max(until), e.1.max(cutoff));
                 }
                 Op::Advance(s) => clock.advance(Duration::from_secs(u64::from(s))),
-                Op::Prune => { list.prune(); }
-                Op::Compact => { list.compact(); }
+                Op::Prune => { list.prune().unwrap(); }
+                Op::Compact => { list.compact().unwrap(); }
                 Op::Check(id) => check_against_model(&list, &model, now, id),
             }
         }
@@ -138,7 +138,7 @@ proptest! {
 fn subject_cutoff_is_inclusive_and_exact() {
     let clock = ManualClock::new(ts(T0));
     let list = list_at(&clock);
-    list.revoke_subject("alice", ts(T0), ts(T0 + 3600));
+    list.revoke_subject("alice", ts(T0), ts(T0 + 3600)).unwrap();
     assert!(list.is_subject_revoked("alice", ts(T0 - 10)));
     assert!(list.is_subject_revoked("alice", ts(T0)));
     assert!(!list.is_subject_revoked("alice", ts(T0 + 1)));
@@ -149,7 +149,8 @@ fn subject_cutoff_is_inclusive_and_exact() {
 #[test]
 fn kinds_are_separate_namespaces() {
     let list = RevocationList::new();
-    list.revoke_token(&TokenId::new("same").unwrap(), ts(T0));
+    list.revoke_token(&TokenId::new("same").unwrap(), ts(T0))
+        .unwrap();
     assert!(!list.is_session_revoked(&SessionId::new("same").unwrap()));
     assert!(!list.is_subject_revoked("same", ts(0)));
 }
@@ -160,26 +161,28 @@ fn pruning_drops_only_expired_entries_and_rebuilds() {
     let list = list_at(&clock);
     for i in 0..10_000 {
         let until = if i % 2 == 0 { T0 + 10 } else { T0 + 10_000 };
-        list.revoke_token(&TokenId::new(&format!("t{i}")).unwrap(), ts(until));
+        list.revoke_token(&TokenId::new(&format!("t{i}")).unwrap(), ts(until))
+            .unwrap();
     }
     assert_eq!(list.len(), 10_000);
-    assert_eq!(list.prune(), 0, "nothing expired yet");
+    assert_eq!(list.prune().unwrap(), 0, "nothing expired yet");
     clock.advance(Duration::from_secs(10 + 300));
     assert_eq!(
-        list.prune(),
+        list.prune().unwrap(),
         0,
         "the margin keeps entries for 5 minutes past until"
     );
     clock.advance(Duration::from_secs(1));
-    assert_eq!(list.prune(), 5_000);
+    assert_eq!(list.prune().unwrap(), 5_000);
     assert_eq!(list.len(), 5_000);
     // A few expired entries are not worth a rebuild; compact() drops them anyway.
     for i in 0..10 {
-        list.revoke_token(&TokenId::new(&format!("short{i}")).unwrap(), clock.now());
+        list.revoke_token(&TokenId::new(&format!("short{i}")).unwrap(), clock.now())
+            .unwrap();
     }
     clock.advance(Duration::from_secs(301));
-    assert_eq!(list.prune(), 0);
-    assert_eq!(list.compact(), 10);
+    assert_eq!(list.prune().unwrap(), 0);
+    assert_eq!(list.compact().unwrap(), 10);
     assert!(list.is_token_revoked(&TokenId::new("t1").unwrap()));
     assert!(!list.is_token_revoked(&TokenId::new("t0").unwrap()));
     let stats = list.stats();
@@ -196,11 +199,12 @@ fn filter_false_positive_rate_stays_at_target_under_churn() {
     for round in 0..6 {
         for _ in 0..20_000 {
             let until = T0 + 600 * (round + 1);
-            list.revoke_token(&TokenId::new(&format!("live-{next}")).unwrap(), ts(until));
+            list.revoke_token(&TokenId::new(&format!("live-{next}")).unwrap(), ts(until))
+                .unwrap();
             next += 1;
         }
         clock.advance(Duration::from_secs(600));
-        list.prune();
+        list.prune().unwrap();
         let state = list.state.load();
         let probes = 50_000;
         let hits = (0..probes)
@@ -235,13 +239,14 @@ fn verifier_rejects_revoked_tokens_after_all_other_checks() {
     let a = issuer.access("alice").mint().unwrap();
     let b = issuer.access("alice").mint().unwrap();
     let c = issuer.access("bob").mint().unwrap();
-    list.revoke_token(a.token_id(), a.expires_at());
+    list.revoke_token(a.token_id(), a.expires_at()).unwrap();
     assert_eq!(
         v.verify_access::<NoCustomClaims>(a.as_str()).unwrap_err(),
         Error::Revoked
     );
     assert!(v.verify_access::<NoCustomClaims>(b.as_str()).is_ok());
-    list.revoke_session(b.session_id().unwrap(), b.expires_at());
+    list.revoke_session(b.session_id().unwrap(), b.expires_at())
+        .unwrap();
     assert_eq!(
         v.verify_access::<NoCustomClaims>(b.as_str()).unwrap_err(),
         Error::Revoked
@@ -250,7 +255,8 @@ fn verifier_rejects_revoked_tokens_after_all_other_checks() {
         "bob",
         clock.now(),
         clock.now().saturating_add(Duration::from_secs(300)),
-    );
+    )
+    .unwrap();
     assert_eq!(
         v.verify_access::<NoCustomClaims>(c.as_str()).unwrap_err(),
         Error::Revoked
@@ -287,9 +293,11 @@ fn save_and_load_survive_a_restart() {
     let path = dir.join("revocations.bin");
     let clock = ManualClock::new(ts(T0));
     let list = list_at(&clock);
-    list.revoke_token(&TokenId::new("a").unwrap(), ts(T0 + 100));
-    list.revoke_token(&TokenId::new("old").unwrap(), ts(T0 - 1000));
-    list.revoke_subject("carol", ts(T0), ts(T0 + 100));
+    list.revoke_token(&TokenId::new("a").unwrap(), ts(T0 + 100))
+        .unwrap();
+    list.revoke_token(&TokenId::new("old").unwrap(), ts(T0 - 1000))
+        .unwrap();
+    list.revoke_subject("carol", ts(T0), ts(T0 + 100)).unwrap();
     list.save(&path).unwrap();
     let back = RevocationList::load(&path)
         .unwrap()
@@ -316,8 +324,12 @@ fn save_and_load_survive_a_restart() {
 fn deltas_replicate_between_lists_of_one_lineage() {
     let a = RevocationList::new();
     let b = RevocationList::from_snapshot(&a.to_snapshot()).unwrap();
-    let r1 = a.revoke_token(&TokenId::new("x").unwrap(), ts(T0 + 60));
-    let r2 = a.revoke_session(&SessionId::new("s").unwrap(), ts(T0 + 60));
+    let r1 = a
+        .revoke_token(&TokenId::new("x").unwrap(), ts(T0 + 60))
+        .unwrap();
+    let r2 = a
+        .revoke_session(&SessionId::new("s").unwrap(), ts(T0 + 60))
+        .unwrap();
     let delta = a.encode_delta(&[r1, r2]);
     assert_eq!(b.apply_delta(&delta).unwrap(), 2);
     assert!(b.is_token_revoked(&TokenId::new("x").unwrap()));
@@ -327,4 +339,43 @@ fn deltas_replicate_between_lists_of_one_lineage() {
         stranger.apply_delta(&delta).unwrap_err().kind(),
         "corrupt_data"
     );
+}
+
+#[test]
+fn opened_list_loses_nothing_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("keycard-open-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("revocations.bin");
+    let clock = ManualClock::new(ts(T0));
+    {
+        let list = RevocationList::open(&path).unwrap();
+        list.revoke_token(&TokenId::new("a").unwrap(), ts(T0 + 100)).unwrap();
+        list.revoke_session(&SessionId::new("s").unwrap(), ts(T0 + 100)).unwrap();
+        // No save, no checkpoint: the process "crashes" here.
+    }
+    {
+        let list = RevocationList::open(&path).unwrap().with_clock(Arc::new(clock.clone()));
+        assert!(list.is_token_revoked(&TokenId::new("a").unwrap()));
+        assert!(list.is_session_revoked(&SessionId::new("s").unwrap()));
+        list.revoke_subject("eve", ts(T0), ts(T0 + 100)).unwrap();
+        list.checkpoint().unwrap();
+        assert_eq!(std::fs::metadata(journal::journal_path(&path)).unwrap().len(), 0);
+        list.revoke_token(&TokenId::new("b").unwrap(), ts(T0 + 100)).unwrap();
+    }
+    let list = RevocationList::open(&path).unwrap();
+    for id in ["a", "b"] {
+        assert!(list.is_token_revoked(&TokenId::new(id).unwrap()), "{id}");
+    }
+    assert!(list.is_subject_revoked("eve", ts(T0)));
+    assert_eq!(list.len(), 4);
+    drop(list);
+
+    // A journal of another list is corruption, not silently ignored.
+    let other = dir.join("other.bin");
+    let stranger = RevocationList::open(&other).unwrap();
+    stranger.revoke_token(&TokenId::new("x").unwrap(), ts(T0)).unwrap();
+    drop(stranger);
+    std::fs::copy(journal::journal_path(&other), journal::journal_path(&path)).unwrap();
+    assert_eq!(RevocationList::open(&path).unwrap_err().kind(), "corrupt_data");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -84,7 +84,8 @@ fn every_error_kind_is_reached() {
 
     let list = std::sync::Arc::new(keycard::revocation::RevocationList::new());
     let with_list = f.verifier.clone().with_revocations(list.clone());
-    list.revoke_token(good.token_id(), good.expires_at());
+    list.revoke_token(good.token_id(), good.expires_at())
+        .unwrap();
     check("revoked", kind_of(&with_list, good.as_str()));
     check(
         "corrupt_data",
