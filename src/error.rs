@@ -121,6 +121,29 @@ pub enum Error {
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
 
+    /// The session is over: its idle or absolute timeout passed (or it was cleaned up), so the
+    /// refresh token cannot be redeemed. The user must log in again.
+    #[error("session expired")]
+    SessionExpired,
+
+    /// A refresh token that was already rotated away was presented again, outside the retry
+    /// grace interval: treated as theft, the whole session family has been revoked.
+    #[error("refresh token reuse detected; the session has been revoked")]
+    RefreshReuseDetected,
+
+    /// The subject already has the maximum number of concurrent sessions and the policy is to
+    /// reject new logins.
+    #[error("too many concurrent sessions")]
+    SessionLimit,
+
+    /// The user last proved their credentials too long ago for this action; ask again (step-up).
+    #[error("recent authentication required")]
+    ReauthRequired,
+
+    /// No such session for this subject (never existed, ended, or belongs to someone else).
+    #[error("unknown session")]
+    UnknownSession,
+
     /// Stored or replicated data (a revocation snapshot or delta, a store record) is corrupt,
     /// truncated, of an unknown version, or fails its checksum.
     #[error("corrupt data: {0}")]
@@ -152,6 +175,11 @@ impl Error {
             Error::InvalidKey(_) => "invalid_key",
             Error::Config(_) => "config",
             Error::Crypto(_) => "crypto",
+            Error::SessionExpired => "session_expired",
+            Error::RefreshReuseDetected => "refresh_reuse_detected",
+            Error::SessionLimit => "session_limit",
+            Error::ReauthRequired => "reauth_required",
+            Error::UnknownSession => "unknown_session",
             Error::Corrupt(_) => "corrupt_data",
             Error::Io(_) => "io",
         }
@@ -176,6 +204,11 @@ impl Error {
         "invalid_key",
         "config",
         "crypto",
+        "session_expired",
+        "refresh_reuse_detected",
+        "session_limit",
+        "reauth_required",
+        "unknown_session",
         "corrupt_data",
         "io",
     ];

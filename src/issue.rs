@@ -134,6 +134,8 @@ pub struct MintRequest<'a, K: TokenKind, C> {
     ttl: Duration,
     auth_time: Option<Timestamp>,
     kid: Option<&'a Kid>,
+    /// Set by the session layer to re-derive a refresh token exactly: (jti, iat, exp).
+    fixed: Option<(TokenId, Timestamp, Timestamp)>,
     _kind: PhantomData<K>,
 }
 
@@ -148,6 +150,7 @@ impl<'a, K: TokenKind> MintRequest<'a, K, NoCustomClaims> {
             ttl,
             auth_time: None,
             kid: None,
+            fixed: None,
             _kind: PhantomData,
         }
     }
@@ -166,8 +169,16 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
             ttl: self.ttl,
             auth_time: self.auth_time,
             kid: self.kid,
+            fixed: self.fixed,
             _kind: PhantomData,
         }
+    }
+
+    /// Fixes `jti`, `iat` and `exp` (the session layer re-derives a family's current refresh
+    /// token this way, so a retried refresh gets the same token, not a second one).
+    pub(crate) fn fixed(mut self, jti: TokenId, iat: Timestamp, exp: Timestamp) -> Self {
+        self.fixed = Some((jti, iat, exp));
+        self
     }
 
     /// The session the token belongs to; by default a fresh random session id.
@@ -206,13 +217,19 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
         if self.sub.is_empty() || self.sub.len() > MAX_NAME_LEN {
             return Err(Error::Config("sub must be 1 to 1024 bytes".into()));
         }
-        if self.ttl.is_zero() {
+        let now = issuer.clock.now();
+        let (jti, iat, exp) = match self.fixed.clone() {
+            Some(fixed) => fixed,
+            None => (TokenId::random(), now, now.saturating_add(self.ttl)),
+        };
+        let ttl = exp.duration_since(iat);
+        if ttl.is_zero() {
             return Err(Error::Config("a token lifetime must be positive".into()));
         }
-        if self.ttl > issuer.keys.grace() {
+        if ttl > issuer.keys.grace() {
             return Err(Error::Config(format!(
                 "a {}s token lifetime exceeds the key ring's {}s grace period: tokens would outlive their key",
-                self.ttl.as_secs(),
+                ttl.as_secs(),
                 issuer.keys.grace().as_secs()
             )));
         }
@@ -222,15 +239,14 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
             }
         }
         let key = self.signing_key()?;
-        let now = issuer.clock.now();
         let claims = Claims {
             iss: issuer.issuer.clone(),
             sub: self.sub.to_owned(),
             aud: issuer.audience.clone(),
-            exp: now.saturating_add(self.ttl),
-            nbf: Some(now),
-            iat: now,
-            jti: TokenId::random(),
+            exp,
+            nbf: Some(iat),
+            iat,
+            jti,
             sid: Some(self.sid.unwrap_or_else(SessionId::random)),
             auth_time: self.auth_time,
             custom: CustomRef(self.custom),

@@ -58,8 +58,11 @@ mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue;
+mod keycard;
 pub mod keys;
+pub mod refresh;
 pub mod revocation;
+pub mod stores;
 mod verify;
 
 pub use claims::{
@@ -69,6 +72,7 @@ pub use claims::{
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};
 pub use issue::{Issuer, MintRequest};
+pub use keycard::{AnomalyPolicy, Keycard, KeycardBuilder, LimitPolicy, TokenPair};
 pub use keys::{Algorithm, Format, Key, KeyRing, Kid};
 pub use verify::{RevocationCheck, TokenFacts, Verified, Verifier};
 

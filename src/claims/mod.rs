@@ -14,7 +14,7 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 pub use kind::{Access, AccessToken, Refresh, RefreshToken, Token, TokenKind, TokenType};
-pub(crate) use wire::RawClaims;
+pub(crate) use wire::{RawClaims, custom_members};
 
 use crate::clock::Timestamp;
 use crate::encoding::b64;
@@ -83,6 +83,21 @@ macro_rules! id_type {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                $name::new(&text).ok_or_else(|| {
+                    serde::de::Error::custom("an id is 1 to 128 visible ASCII characters")
+                })
             }
         }
     };

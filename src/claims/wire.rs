@@ -74,7 +74,7 @@ impl<C: Serialize> Claims<C> {
 
 /// The custom claims as JSON members, checked: an object, no registered names, readable back
 /// (depth within bounds).
-fn custom_members<C: Serialize>(custom: &C) -> Result<Map<String, Value>> {
+pub(crate) fn custom_members<C: Serialize>(custom: &C) -> Result<Map<String, Value>> {
     let v = serde_json::to_value(custom)
         .map_err(|e| Error::Config(format!("custom claims do not serialize: {e}")))?;
     let map = match v {

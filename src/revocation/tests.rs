@@ -349,18 +349,28 @@ fn opened_list_loses_nothing_across_restarts() {
     let clock = ManualClock::new(ts(T0));
     {
         let list = RevocationList::open(&path).unwrap();
-        list.revoke_token(&TokenId::new("a").unwrap(), ts(T0 + 100)).unwrap();
-        list.revoke_session(&SessionId::new("s").unwrap(), ts(T0 + 100)).unwrap();
+        list.revoke_token(&TokenId::new("a").unwrap(), ts(T0 + 100))
+            .unwrap();
+        list.revoke_session(&SessionId::new("s").unwrap(), ts(T0 + 100))
+            .unwrap();
         // No save, no checkpoint: the process "crashes" here.
     }
     {
-        let list = RevocationList::open(&path).unwrap().with_clock(Arc::new(clock.clone()));
+        let list = RevocationList::open(&path)
+            .unwrap()
+            .with_clock(Arc::new(clock.clone()));
         assert!(list.is_token_revoked(&TokenId::new("a").unwrap()));
         assert!(list.is_session_revoked(&SessionId::new("s").unwrap()));
         list.revoke_subject("eve", ts(T0), ts(T0 + 100)).unwrap();
         list.checkpoint().unwrap();
-        assert_eq!(std::fs::metadata(journal::journal_path(&path)).unwrap().len(), 0);
-        list.revoke_token(&TokenId::new("b").unwrap(), ts(T0 + 100)).unwrap();
+        assert_eq!(
+            std::fs::metadata(journal::journal_path(&path))
+                .unwrap()
+                .len(),
+            0
+        );
+        list.revoke_token(&TokenId::new("b").unwrap(), ts(T0 + 100))
+            .unwrap();
     }
     let list = RevocationList::open(&path).unwrap();
     for id in ["a", "b"] {
@@ -373,9 +383,14 @@ fn opened_list_loses_nothing_across_restarts() {
     // A journal of another list is corruption, not silently ignored.
     let other = dir.join("other.bin");
     let stranger = RevocationList::open(&other).unwrap();
-    stranger.revoke_token(&TokenId::new("x").unwrap(), ts(T0)).unwrap();
+    stranger
+        .revoke_token(&TokenId::new("x").unwrap(), ts(T0))
+        .unwrap();
     drop(stranger);
     std::fs::copy(journal::journal_path(&other), journal::journal_path(&path)).unwrap();
-    assert_eq!(RevocationList::open(&path).unwrap_err().kind(), "corrupt_data");
+    assert_eq!(
+        RevocationList::open(&path).unwrap_err().kind(),
+        "corrupt_data"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

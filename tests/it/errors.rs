@@ -100,6 +100,46 @@ fn every_error_kind_is_reached() {
             .kind(),
     );
 
+    // The session kinds, on a short session scenario.
+    let kc = keycard::Keycard::builder(f.keys.clone())
+        .session_limit(1, keycard::LimitPolicy::Reject)
+        .build()
+        .unwrap();
+    let p = kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    check(
+        "session_limit",
+        kc.login("alice", &NoCustomClaims {}, None)
+            .unwrap_err()
+            .kind(),
+    );
+    let stranger_sid = keycard::SessionId::random();
+    check(
+        "unknown_session",
+        kc.logout_session("alice", &stranger_sid)
+            .unwrap_err()
+            .kind(),
+    );
+    let v = kc.verify::<NoCustomClaims>(p.access.as_str()).unwrap();
+    f.clock.advance(Duration::from_secs(301));
+    check(
+        "reauth_required",
+        kc.require_recent_auth(&v, Duration::from_secs(300))
+            .unwrap_err()
+            .kind(),
+    );
+    kc.refresh(p.refresh.as_str(), None).unwrap();
+    f.clock.advance(Duration::from_secs(11));
+    check(
+        "refresh_reuse_detected",
+        kc.refresh(p.refresh.as_str(), None).unwrap_err().kind(),
+    );
+    let r = kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    f.clock.advance(Duration::from_secs(1801));
+    check(
+        "session_expired",
+        kc.refresh(r.refresh.as_str(), None).unwrap_err().kind(),
+    );
+
     // `crypto` is only reachable when the OS random generator or a backend fails, which a test
     // cannot provoke; it maps to a stable code all the same.
     assert_eq!(Error::Crypto("x").kind(), "crypto");

@@ -9,3 +9,4 @@ mod interop_jsonwebtoken;
 mod interop_python;
 mod keys;
 mod rotation;
+mod sessions;

@@ -1,0 +1,740 @@
+//! The facade: login, verify, refresh, logout, log out everywhere — keys, issuer, verifier,
+//! revocation list and session store wired together.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::claims::{Access, AccessToken, RefreshToken, SessionId};
+use crate::clock::{SharedClock, Timestamp};
+use crate::error::{Error, Result};
+use crate::issue::Issuer;
+use crate::keys::{Format, KeyRing};
+use crate::refresh::{
+    AnomalyDecision, AnomalyInfo, CasOutcome, ClientContext, Decision, EventHook, Family,
+    RefreshClaims, ReuseCause, RevokeReason, SessionEvent, SessionInfo, SessionStore, Timeout,
+    decide, refresh_token_id,
+};
+use crate::stores::MemoryStore;
+use crate::verify::{Verified, Verifier};
+
+/// A new access token and refresh token, as login and refresh return them.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TokenPair {
+    /// The access token (short-lived).
+    pub access: AccessToken,
+    /// The refresh token (redeemable once).
+    pub refresh: RefreshToken,
+    /// The session both belong to.
+    pub session: SessionId,
+}
+
+impl TokenPair {
+    /// Seconds until the access token expires, from `now` (for an `expires_in` field).
+    pub fn expires_in(&self, now: Timestamp) -> u64 {
+        self.access.expires_at().duration_since(now).as_secs()
+    }
+}
+
+/// What to do when a login would exceed the concurrent-session limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LimitPolicy {
+    /// Refuse the new login with `session_limit`.
+    Reject,
+    /// Revoke the oldest session(s) to make room.
+    EvictOldest,
+}
+
+/// What to do when a refresh comes from a different client context.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum AnomalyPolicy {
+    /// Emit the `anomaly` event and continue (the default).
+    Allow,
+    /// Emit the event and revoke the family.
+    Revoke,
+    /// Ask a function.
+    Decide(Arc<dyn Fn(&AnomalyInfo) -> AnomalyDecision + Send + Sync>),
+}
+
+impl fmt::Debug for AnomalyPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AnomalyPolicy::Allow => "Allow",
+            AnomalyPolicy::Revoke => "Revoke",
+            AnomalyPolicy::Decide(_) => "Decide(..)",
+        })
+    }
+}
+
+/// Session timing and policy.
+#[derive(Clone, Debug)]
+struct Config {
+    access_ttl: Duration,
+    idle: Duration,
+    absolute: Duration,
+    grace: Duration,
+    access_format: Format,
+    refresh_format: Format,
+    limit: Option<(usize, LimitPolicy)>,
+    anomaly: AnomalyPolicy,
+}
+
+/// Builds a [`Keycard`]; every setting has a safe default.
+#[must_use = "call .build()"]
+pub struct KeycardBuilder {
+    keys: Arc<KeyRing>,
+    store: Option<Arc<dyn SessionStore>>,
+    clock: Option<SharedClock>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: Duration,
+    cfg: Config,
+    hook: Option<EventHook>,
+}
+
+impl KeycardBuilder {
+    /// The session store (default: a [`MemoryStore`] with an in-memory revocation list).
+    pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock for everything (default: the key ring's).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// `iss` written into tokens and required when verifying.
+    pub fn issuer(mut self, iss: impl Into<String>) -> Self {
+        self.issuer = Some(iss.into());
+        self
+    }
+
+    /// `aud` written into tokens and required when verifying.
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.audience = Some(aud.into());
+        self
+    }
+
+    /// Clock-skew leeway when verifying (default 60 s; at most the revocation prune margin).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Access-token lifetime (default 5 minutes).
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.cfg.access_ttl = ttl;
+        self
+    }
+
+    /// Idle timeout: a refresh token not used within it expires (default 30 minutes; days suit
+    /// mobile apps).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.cfg.idle = idle;
+        self
+    }
+
+    /// Absolute timeout: a session never lives past login + this (default 24 hours).
+    pub fn absolute_timeout(mut self, absolute: Duration) -> Self {
+        self.cfg.absolute = absolute;
+        self
+    }
+
+    /// How long a just-rotated refresh token may be retried (default 10 s; zero disables).
+    pub fn reuse_grace(mut self, grace: Duration) -> Self {
+        self.cfg.grace = grace;
+        self
+    }
+
+    /// The format of access tokens (default JWT).
+    pub fn access_format(mut self, format: Format) -> Self {
+        self.cfg.access_format = format;
+        self
+    }
+
+    /// The format of refresh tokens (default: the access-token format).
+    pub fn refresh_format(mut self, format: Format) -> Self {
+        self.cfg.refresh_format = format;
+        self
+    }
+
+    /// At most `max` concurrent sessions per subject, enforced at login with `policy`.
+    pub fn session_limit(mut self, max: usize, policy: LimitPolicy) -> Self {
+        self.cfg.limit = Some((max.max(1), policy));
+        self
+    }
+
+    /// What to do when a refresh comes from a different client context (default: allow, with
+    /// an event).
+    pub fn anomaly_policy(mut self, policy: AnomalyPolicy) -> Self {
+        self.cfg.anomaly = policy;
+        self
+    }
+
+    /// Receives every session event (they also go to `tracing`).
+    pub fn on_event(mut self, hook: impl Fn(&SessionEvent) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Checks the settings against each other and builds.
+    pub fn build(self) -> Result<Keycard> {
+        let cfg = self.cfg;
+        let positive = [
+            ("access_ttl", cfg.access_ttl),
+            ("idle_timeout", cfg.idle),
+            ("absolute_timeout", cfg.absolute),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, d)| d.as_secs() == 0) {
+            return Err(Error::Config(format!("{name} must be at least one second")));
+        }
+        if cfg.idle > cfg.absolute {
+            return Err(Error::Config(
+                "idle_timeout exceeds absolute_timeout".into(),
+            ));
+        }
+        if cfg.grace >= cfg.idle {
+            return Err(Error::Config(
+                "reuse_grace must be shorter than idle_timeout".into(),
+            ));
+        }
+        let longest = cfg.access_ttl.max(cfg.idle);
+        if self.keys.grace() < longest {
+            return Err(Error::Config(format!(
+                "the key ring's grace period ({}s) is shorter than the longest token lifetime ({}s): rotation would log users out",
+                self.keys.grace().as_secs(),
+                longest.as_secs()
+            )));
+        }
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn SessionStore>);
+        let clock = self.clock.unwrap_or_else(|| Arc::clone(self.keys.clock()));
+        let mut issuer = Issuer::new(self.keys.clone())
+            .with_clock(clock.clone())
+            .with_access_ttl(cfg.access_ttl)
+            .with_refresh_ttl(cfg.idle);
+        let mut verifier = Verifier::new(self.keys.clone())
+            .with_clock(clock.clone())
+            .with_leeway(self.leeway)
+            .with_revocations(store.revocations().clone());
+        if let Some(iss) = self.issuer {
+            issuer = issuer.with_issuer(iss.clone());
+            verifier = verifier.with_issuer(iss);
+        }
+        if let Some(aud) = self.audience {
+            issuer = issuer.with_audience(aud.clone());
+            verifier = verifier.with_audience(aud);
+        }
+        Ok(Keycard {
+            issuer,
+            verifier,
+            store,
+            clock,
+            cfg,
+            hook: self.hook,
+        })
+    }
+}
+
+/// Sessions over stateless tokens: login, refresh with rotation and reuse detection, logout,
+/// log out everywhere, session listing, step-up.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keycard::{Algorithm, Keycard, KeyRing, NoCustomClaims};
+/// let keys = Arc::new(KeyRing::new());
+/// keys.rotate(Algorithm::EdDSA)?;
+/// let kc = Keycard::builder(keys).build()?;
+///
+/// let pair = kc.login("alice", &NoCustomClaims {}, None)?;
+/// let verified = kc.verify::<NoCustomClaims>(pair.access.as_str())?;
+/// let next = kc.refresh(pair.refresh.as_str(), None)?;      // rotates: pair.refresh retires
+/// kc.logout(&verified)?;                                      // the whole session
+/// assert_eq!(kc.verify::<NoCustomClaims>(next.access.as_str()).unwrap_err().kind(), "revoked");
+/// # Ok::<(), keycard::Error>(())
+/// ```
+pub struct Keycard {
+    issuer: Issuer,
+    verifier: Verifier,
+    store: Arc<dyn SessionStore>,
+    clock: SharedClock,
+    cfg: Config,
+    hook: Option<EventHook>,
+}
+
+impl fmt::Debug for Keycard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keycard")
+            .field("store", &self.store)
+            .field("config", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keycard {
+    /// Starts building over `keys`.
+    pub fn builder(keys: Arc<KeyRing>) -> KeycardBuilder {
+        KeycardBuilder {
+            keys,
+            store: None,
+            clock: None,
+            issuer: None,
+            audience: None,
+            leeway: Verifier::DEFAULT_LEEWAY,
+            cfg: Config {
+                access_ttl: Duration::from_secs(5 * 60),
+                idle: Duration::from_secs(30 * 60),
+                absolute: Duration::from_secs(24 * 3600),
+                grace: Duration::from_secs(10),
+                access_format: Format::Jwt,
+                refresh_format: Format::Jwt,
+                limit: None,
+                anomaly: AnomalyPolicy::Allow,
+            },
+            hook: None,
+        }
+    }
+
+    /// The verifier (with the revocation list attached).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The issuer (for tokens outside sessions).
+    pub fn issuer(&self) -> &Issuer {
+        &self.issuer
+    }
+
+    /// The session store.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn emit(&self, event: SessionEvent) {
+        event.trace();
+        if let Some(hook) = &self.hook {
+            hook(&event);
+        }
+    }
+
+    /// Starts a session for `sub` (after the application checked the credentials): a new family
+    /// with a fresh server-chosen `sid`, and its first token pair. `claims` (an object) is copied
+    /// into every access token of the session.
+    pub fn login<C: Serialize>(
+        &self,
+        sub: &str,
+        claims: &C,
+        context: Option<&ClientContext>,
+    ) -> Result<TokenPair> {
+        let claims = crate::claims::custom_members(claims)?;
+        let mut now = self.now();
+        if self.store.revocations().is_subject_revoked(sub, now) {
+            // A "log out everywhere" happened this very second and revokes every token issued up
+            // to and including it; the new session starts one second later so its tokens are
+            // not caught (the verifier's leeway accepts an `iat` one second ahead).
+            now = now.saturating_add(Duration::from_secs(1));
+        }
+        self.enforce_limit(sub, now)?;
+        let absolute_deadline = now.saturating_add(self.cfg.absolute);
+        let family = Family {
+            sid: SessionId::random(),
+            sub: sub.to_owned(),
+            generation: 0,
+            created: now,
+            rotated_at: now,
+            idle_deadline: now.saturating_add(self.cfg.idle).min(absolute_deadline),
+            absolute_deadline,
+            auth_time: now,
+            claims,
+            context: context.cloned().unwrap_or_default(),
+        };
+        // Mint first: a family is only stored once its tokens exist.
+        let pair = self.pair(&family, now)?;
+        self.store.insert(&family)?;
+        self.emit(SessionEvent::Issued {
+            sid: family.sid.clone(),
+            sub: family.sub.clone(),
+        });
+        Ok(pair)
+    }
+
+    fn enforce_limit(&self, sub: &str, now: Timestamp) -> Result<()> {
+        let Some((max, policy)) = self.cfg.limit else {
+            return Ok(());
+        };
+        let mut live: Vec<Family> = self
+            .store
+            .by_subject(sub)?
+            .into_iter()
+            .filter(|f| f.is_live(now))
+            .collect();
+        if live.len() < max {
+            return Ok(());
+        }
+        match policy {
+            LimitPolicy::Reject => Err(Error::SessionLimit),
+            LimitPolicy::EvictOldest => {
+                live.sort_by_key(|f| (f.created, f.sid.clone()));
+                let excess = live.len() + 1 - max;
+                for f in live.into_iter().take(excess) {
+                    self.end_family(&f.sid, Some(RevokeReason::Evicted))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Verifies an access token (signature, claims, type, revocation).
+    pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Access, C>> {
+        self.verifier.verify_access(token)
+    }
+
+    /// Redeems a refresh token: checks it is the family's current one, rotates atomically and
+    /// returns a new pair. See the module docs of `refresh` for retries and reuse.
+    pub fn refresh(&self, token: &str, context: Option<&ClientContext>) -> Result<TokenPair> {
+        let verified = self
+            .verifier
+            .verify_refresh::<RefreshClaims>(token)
+            .map_err(|e| match e {
+                Error::Expired { .. } => Error::SessionExpired,
+                other => other,
+            })?;
+        let claims = verified.claims();
+        let sid = claims
+            .session_id()
+            .cloned()
+            .ok_or(Error::MissingClaim("sid"))?;
+        let presented = claims.custom().g;
+        for _ in 0..8 {
+            let now = self.now();
+            let Some(family) = self.store.get(&sid)? else {
+                return Err(Error::SessionExpired);
+            };
+            if family.sub != claims.subject() {
+                return Err(Error::UnknownSession);
+            }
+            match decide(&family, presented, now, self.cfg.grace) {
+                Decision::Expired(timeout) => {
+                    self.expire(&family, timeout)?;
+                    return Err(Error::SessionExpired);
+                }
+                Decision::Theft => {
+                    self.emit(SessionEvent::ReuseDetected {
+                        sid: sid.clone(),
+                        sub: family.sub.clone(),
+                        cause: ReuseCause::Theft,
+                        family_revoked: true,
+                    });
+                    self.end_family(&sid, Some(RevokeReason::Theft))?;
+                    return Err(Error::RefreshReuseDetected);
+                }
+                Decision::Retry(cause) => {
+                    self.emit(SessionEvent::ReuseDetected {
+                        sid: sid.clone(),
+                        sub: family.sub.clone(),
+                        cause,
+                        family_revoked: false,
+                    });
+                    return self.pair(&family, now);
+                }
+                Decision::Rotate => {
+                    if let Some(ctx) = context {
+                        self.check_anomaly(&family, ctx)?;
+                    }
+                    let mut next = family.clone();
+                    next.generation += 1;
+                    next.rotated_at = now;
+                    next.idle_deadline = now
+                        .saturating_add(self.cfg.idle)
+                        .min(family.absolute_deadline);
+                    match self.store.compare_and_swap(family.generation, &next)? {
+                        CasOutcome::Swapped => {
+                            self.emit(SessionEvent::Refreshed {
+                                sid: sid.clone(),
+                                sub: next.sub.clone(),
+                                generation: next.generation,
+                            });
+                            return self.pair(&next, now);
+                        }
+                        CasOutcome::Conflict(_) => continue,
+                        CasOutcome::Missing => return Err(Error::SessionExpired),
+                    }
+                }
+            }
+        }
+        Err(Error::Config(
+            "refresh kept conflicting; too much contention on one session".into(),
+        ))
+    }
+
+    fn check_anomaly(&self, family: &Family, ctx: &ClientContext) -> Result<()> {
+        let changed = ctx.changes_from(&family.context);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let info = AnomalyInfo {
+            sid: family.sid.clone(),
+            sub: family.sub.clone(),
+            changed,
+        };
+        let decision = match &self.cfg.anomaly {
+            AnomalyPolicy::Allow => AnomalyDecision::Allow,
+            AnomalyPolicy::Revoke => AnomalyDecision::Revoke,
+            AnomalyPolicy::Decide(f) => f(&info),
+        };
+        self.emit(SessionEvent::Anomaly { info, decision });
+        if decision == AnomalyDecision::Revoke {
+            self.end_family(&family.sid, Some(RevokeReason::Anomaly))?;
+            return Err(Error::Revoked);
+        }
+        Ok(())
+    }
+
+    /// The access token and the current refresh token of `family` at `now`.
+    fn pair(&self, family: &Family, now: Timestamp) -> Result<TokenPair> {
+        let access_exp = now
+            .saturating_add(self.cfg.access_ttl)
+            .min(family.absolute_deadline);
+        let access = self
+            .issuer
+            .access(&family.sub)
+            .claims(&family.claims)
+            .session(family.sid.clone())
+            .format(self.cfg.access_format)
+            .auth_time(family.auth_time)
+            .fixed(crate::claims::TokenId::random(), now, access_exp)
+            .mint()?;
+        let refresh = self
+            .issuer
+            .refresh(&family.sub)
+            .claims(&RefreshClaims {
+                g: family.generation,
+            })
+            .session(family.sid.clone())
+            .format(self.cfg.refresh_format)
+            .auth_time(family.auth_time)
+            .fixed(
+                refresh_token_id(&family.sid, family.generation),
+                family.rotated_at,
+                family.idle_deadline,
+            )
+            .mint()?;
+        Ok(TokenPair {
+            access,
+            refresh,
+            session: family.sid.clone(),
+        })
+    }
+
+    /// Removes a family and revokes every token of it until its absolute deadline.
+    fn end_family(&self, sid: &SessionId, reason: Option<RevokeReason>) -> Result<Option<Family>> {
+        let family = self.store.remove(sid)?;
+        let until = family
+            .as_ref()
+            .map(|f| f.absolute_deadline)
+            .unwrap_or_else(|| self.now().saturating_add(self.cfg.absolute));
+        let r = self.store.revocations().revoke_session(sid, until)?;
+        self.store.publish(&[r])?;
+        if let (Some(f), Some(reason)) = (&family, reason) {
+            self.emit(SessionEvent::Revoked {
+                sid: f.sid.clone(),
+                sub: f.sub.clone(),
+                reason,
+            });
+        }
+        Ok(family)
+    }
+
+    fn expire(&self, family: &Family, timeout: Timeout) -> Result<()> {
+        self.store.remove(&family.sid)?;
+        self.emit(SessionEvent::Expired {
+            sid: family.sid.clone(),
+            sub: family.sub.clone(),
+            timeout,
+        });
+        Ok(())
+    }
+
+    /// Logs out the session of a verified access token: every token of it stops working.
+    pub fn logout<C>(&self, token: &Verified<Access, C>) -> Result<()> {
+        let sid = token
+            .session_id()
+            .cloned()
+            .ok_or(Error::MissingClaim("sid"))?;
+        self.end_family(&sid, None)?;
+        self.emit(SessionEvent::LoggedOut {
+            sid,
+            sub: token.subject().to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Logs out one session of `sub` (from a "your devices" screen); `unknown_session` if `sid`
+    /// is not a session of `sub`.
+    pub fn logout_session(&self, sub: &str, sid: &SessionId) -> Result<()> {
+        match self.store.get(sid)? {
+            Some(f) if f.sub == sub => {
+                self.end_family(sid, None)?;
+                self.emit(SessionEvent::LoggedOut {
+                    sid: sid.clone(),
+                    sub: sub.to_owned(),
+                });
+                Ok(())
+            }
+            _ => Err(Error::UnknownSession),
+        }
+    }
+
+    /// Logs `sub` out everywhere: every token of `sub` issued up to now stops working, on every
+    /// session, including tokens minted outside sessions. Returns how many sessions ended.
+    pub fn logout_all(&self, sub: &str) -> Result<usize> {
+        let now = self.now();
+        let families = self.store.by_subject(sub)?;
+        for f in &families {
+            self.store.remove(&f.sid)?;
+        }
+        let until = now.saturating_add(self.cfg.absolute);
+        let r = self.store.revocations().revoke_subject(sub, now, until)?;
+        self.store.publish(&[r])?;
+        let sessions = families.iter().filter(|f| f.is_live(now)).count();
+        self.emit(SessionEvent::LoggedOutEverywhere {
+            sub: sub.to_owned(),
+            sessions,
+        });
+        Ok(sessions)
+    }
+
+    /// The live sessions of `sub`, oldest first.
+    pub fn sessions(&self, sub: &str) -> Result<Vec<SessionInfo>> {
+        let now = self.now();
+        let mut live: Vec<Family> = self
+            .store
+            .by_subject(sub)?
+            .into_iter()
+            .filter(|f| f.is_live(now))
+            .collect();
+        live.sort_by_key(|f| (f.created, f.sid.clone()));
+        Ok(live.iter().map(SessionInfo::from).collect())
+    }
+
+    /// Privilege change: starts a new family (new `sid`) with `claims` for the same subject and
+    /// revokes the old one. The new session keeps the old one's absolute deadline and
+    /// `auth_time`: a privilege change never extends a session.
+    pub fn reissue<C, N: Serialize>(
+        &self,
+        token: &Verified<Access, C>,
+        claims: &N,
+    ) -> Result<TokenPair> {
+        let claims = crate::claims::custom_members(claims)?;
+        let old = self.own_family(token)?;
+        let now = self.now();
+        let family = Family {
+            sid: SessionId::random(),
+            sub: old.sub.clone(),
+            generation: 0,
+            created: now,
+            rotated_at: now,
+            idle_deadline: now.saturating_add(self.cfg.idle).min(old.absolute_deadline),
+            absolute_deadline: old.absolute_deadline,
+            auth_time: old.auth_time,
+            claims,
+            context: old.context.clone(),
+        };
+        let pair = self.pair(&family, now)?;
+        self.store.insert(&family)?;
+        self.end_family(&old.sid, Some(RevokeReason::PrivilegeChange))?;
+        self.emit(SessionEvent::Issued {
+            sid: family.sid.clone(),
+            sub: family.sub.clone(),
+        });
+        Ok(pair)
+    }
+
+    fn own_family<C>(&self, token: &Verified<Access, C>) -> Result<Family> {
+        let sid = token.session_id().ok_or(Error::UnknownSession)?;
+        match self.store.get(sid)? {
+            Some(f) if f.sub == token.subject() && f.is_live(self.now()) => Ok(f),
+            _ => Err(Error::UnknownSession),
+        }
+    }
+
+    /// `reauth_required` unless the user proved their credentials within `max_age` (the token's
+    /// `auth_time`): guard sensitive actions with it, then ask for the password and call
+    /// [`Keycard::step_up`].
+    pub fn require_recent_auth<C>(
+        &self,
+        token: &Verified<Access, C>,
+        max_age: Duration,
+    ) -> Result<()> {
+        let auth_time = token.claims().auth_time().ok_or(Error::ReauthRequired)?;
+        if self.now().duration_since(auth_time) > max_age || auth_time > self.now() {
+            return Err(Error::ReauthRequired);
+        }
+        Ok(())
+    }
+
+    /// Records a successful re-authentication (the application checked the password again):
+    /// the family's `auth_time` becomes now, it rotates, and the new pair carries the new
+    /// `auth_time`.
+    pub fn step_up<C>(&self, token: &Verified<Access, C>) -> Result<TokenPair> {
+        for _ in 0..8 {
+            let family = self.own_family(token)?;
+            let now = self.now();
+            let mut next = family.clone();
+            next.generation += 1;
+            next.rotated_at = now;
+            next.auth_time = now;
+            next.idle_deadline = now
+                .saturating_add(self.cfg.idle)
+                .min(family.absolute_deadline);
+            match self.store.compare_and_swap(family.generation, &next)? {
+                CasOutcome::Swapped => {
+                    self.emit(SessionEvent::Reauthenticated {
+                        sid: next.sid.clone(),
+                        sub: next.sub.clone(),
+                    });
+                    return self.pair(&next, now);
+                }
+                CasOutcome::Conflict(_) => continue,
+                CasOutcome::Missing => return Err(Error::UnknownSession),
+            }
+        }
+        Err(Error::Config(
+            "step-up kept conflicting; too much contention on one session".into(),
+        ))
+    }
+
+    /// Maintenance, to call every few seconds: prunes the revocation list and ends sessions whose
+    /// timeouts passed. Returns (revocations pruned, sessions expired).
+    pub fn maintain(&self) -> Result<(usize, usize)> {
+        let pruned = self.store.revocations().prune()?;
+        let now = self.now();
+        let expired = self.store.remove_expired(now)?;
+        for f in &expired {
+            let timeout = if now >= f.absolute_deadline {
+                Timeout::Absolute
+            } else {
+                Timeout::Idle
+            };
+            self.emit(SessionEvent::Expired {
+                sid: f.sid.clone(),
+                sub: f.sub.clone(),
+                timeout,
+            });
+        }
+        Ok((pruned, expired.len()))
+    }
+}

@@ -1,0 +1,215 @@
+//! Refresh-token rotation: session families, reuse detection, idle and absolute timeouts.
+//!
+//! A login starts a **family**: one server-side record per session (`sid`), holding a generation
+//! counter. The family's refresh token is derived from (`sid`, generation) alone — its `jti` is a
+//! hash of both, its `iat` the last rotation, its `exp` the idle deadline — so the *current*
+//! refresh token can always be re-derived instead of branching (Supabase's idea). Refreshing with
+//! the current token rotates: the generation goes up by one in a single compare-and-swap, which
+//! retires the presented token.
+//!
+//! Presenting a retired token:
+//! - one generation behind and within the grace interval (default 10 s): a client retrying after
+//!   a lost response (`lost_response`), or two requests racing (`concurrent`, under a second
+//!   apart). It receives the family's current refresh token again — never a second live one —
+//!   and a fresh access token.
+//! - anything else (`theft`): the whole family is revoked, access tokens included, and a
+//!   `refresh_reuse_detected` event is emitted.
+//!
+//! The family record lives in a [`SessionStore`], declared here and implemented in
+//! [`crate::stores`]; its compare-and-swap is what makes rotation atomic across threads and
+//! nodes.
+
+mod events;
+mod rotation;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use events::{
+    AnomalyDecision, AnomalyInfo, EventHook, ReuseCause, RevokeReason, SessionEvent, Timeout,
+};
+pub(crate) use rotation::{Decision, decide, refresh_token_id};
+
+use crate::claims::SessionId;
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::revocation::{Revocation, RevocationList};
+
+/// What the caller knows about the client making a request; all optional, all caller-supplied.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClientContext {
+    /// The client's IP address.
+    pub ip: Option<IpAddr>,
+    /// The `User-Agent` header (kept to 256 bytes).
+    pub user_agent: Option<String>,
+    /// A label for the device, for a "your devices" screen (kept to 64 bytes).
+    pub device: Option<String>,
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+impl ClientContext {
+    /// An empty context.
+    pub fn new() -> ClientContext {
+        ClientContext::default()
+    }
+
+    /// With the client's IP address.
+    pub fn with_ip(mut self, ip: IpAddr) -> ClientContext {
+        self.ip = Some(ip);
+        self
+    }
+
+    /// With the `User-Agent` (truncated to 256 bytes).
+    pub fn with_user_agent(mut self, ua: &str) -> ClientContext {
+        self.user_agent = Some(truncate(ua, 256));
+        self
+    }
+
+    /// With a device label (truncated to 64 bytes).
+    pub fn with_device(mut self, label: &str) -> ClientContext {
+        self.device = Some(truncate(label, 64));
+        self
+    }
+
+    /// The members that differ from `remembered`, where both are known.
+    pub(crate) fn changes_from(&self, remembered: &ClientContext) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if let (Some(a), Some(b)) = (&self.ip, &remembered.ip) {
+            if a != b {
+                changed.push("ip");
+            }
+        }
+        if let (Some(a), Some(b)) = (&self.user_agent, &remembered.user_agent) {
+            if a != b {
+                changed.push("user_agent");
+            }
+        }
+        if let (Some(a), Some(b)) = (&self.device, &remembered.device) {
+            if a != b {
+                changed.push("device");
+            }
+        }
+        changed
+    }
+}
+
+/// One session family: the server-side record behind a login.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Family {
+    /// The session id (new at every login; never taken from the client).
+    pub sid: SessionId,
+    /// The subject.
+    pub sub: String,
+    /// How many times the family has rotated; the current refresh token carries this.
+    pub generation: u64,
+    /// When the session started.
+    pub created: Timestamp,
+    /// When the family last rotated (login counts as the first).
+    pub rotated_at: Timestamp,
+    /// The current refresh token expires here: last rotation + idle timeout, capped.
+    pub idle_deadline: Timestamp,
+    /// The session never lives past this: login + absolute timeout.
+    pub absolute_deadline: Timestamp,
+    /// When the user last proved their credentials.
+    pub auth_time: Timestamp,
+    /// Custom claims copied into every access token of the session.
+    pub claims: Map<String, Value>,
+    /// The client context seen at login.
+    pub context: ClientContext,
+}
+
+impl Family {
+    /// Whether the family is still usable at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.idle_deadline && now < self.absolute_deadline
+    }
+}
+
+/// A session as shown on a "your devices" screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The session id.
+    pub sid: SessionId,
+    /// When it started.
+    pub created: Timestamp,
+    /// When it last refreshed (its start, if never).
+    pub last_refresh: Timestamp,
+    /// The device label given at login, if any.
+    pub device: Option<String>,
+    /// The login's client context.
+    pub context: ClientContext,
+}
+
+impl From<&Family> for SessionInfo {
+    fn from(f: &Family) -> SessionInfo {
+        SessionInfo {
+            sid: f.sid.clone(),
+            created: f.created,
+            last_refresh: f.rotated_at,
+            device: f.context.device.clone(),
+            context: f.context.clone(),
+        }
+    }
+}
+
+/// What [`SessionStore::compare_and_swap`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CasOutcome {
+    /// The stored generation was the expected one; the family was replaced.
+    Swapped,
+    /// Someone rotated first; this is the family as it is now.
+    Conflict(Family),
+    /// There is no such family (any more).
+    Missing,
+}
+
+/// Where families and revocations live. The memory store is the embedded default; a distributed
+/// store (Redis) implements the same trait. Every method is atomic on its own.
+pub trait SessionStore: Send + Sync + fmt::Debug {
+    /// Adds a new family.
+    fn insert(&self, family: &Family) -> Result<()>;
+
+    /// The family `sid`, if it exists.
+    fn get(&self, sid: &SessionId) -> Result<Option<Family>>;
+
+    /// Replaces the family `next.sid` with `next` if and only if its stored generation is
+    /// `expected_generation`, atomically with respect to every other call on any node.
+    fn compare_and_swap(&self, expected_generation: u64, next: &Family) -> Result<CasOutcome>;
+
+    /// Removes the family `sid` and returns it.
+    fn remove(&self, sid: &SessionId) -> Result<Option<Family>>;
+
+    /// Every family of `sub`.
+    fn by_subject(&self, sub: &str) -> Result<Vec<Family>>;
+
+    /// Removes and returns the families that are no longer live at `now`.
+    fn remove_expired(&self, now: Timestamp) -> Result<Vec<Family>>;
+
+    /// The revocation list this node verifies against (a local replica for distributed stores).
+    fn revocations(&self) -> &Arc<RevocationList>;
+
+    /// Makes revocations already applied to [`SessionStore::revocations`] reach every other
+    /// node. The memory store has no other node and does nothing.
+    fn publish(&self, revocations: &[Revocation]) -> Result<()>;
+}
+
+/// The claims keycard puts into its refresh tokens besides the registered ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RefreshClaims {
+    /// The family generation this token redeems.
+    pub(crate) g: u64,
+}

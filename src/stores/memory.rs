@@ -1,0 +1,155 @@
+//! The embedded default store: families in memory, revocations in a [`RevocationList`] that can
+//! be durable (snapshot + journal) so a restart loses no logout.
+//!
+//! Families are not persisted: after a restart, refresh tokens of sessions started before it
+//! are no longer redeemable (`session_expired`) and users log in again, while every revocation
+//! still holds. Use a distributed store when sessions must survive restarts or span machines.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::claims::SessionId;
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::refresh::{CasOutcome, Family, SessionStore};
+use crate::revocation::{Revocation, RevocationList};
+
+#[derive(Default, Debug)]
+struct Inner {
+    families: HashMap<SessionId, Family>,
+    by_subject: HashMap<String, BTreeSet<SessionId>>,
+}
+
+impl Inner {
+    fn unlink(&mut self, family: &Family) {
+        if let Some(set) = self.by_subject.get_mut(&family.sub) {
+            set.remove(&family.sid);
+            if set.is_empty() {
+                self.by_subject.remove(&family.sub);
+            }
+        }
+    }
+}
+
+/// Families in a mutex-guarded map (every operation atomic), revocations in a list.
+#[derive(Debug)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    revocations: Arc<RevocationList>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
+impl MemoryStore {
+    /// A store with an in-memory revocation list (lost on restart).
+    pub fn new() -> MemoryStore {
+        MemoryStore::with_revocations(Arc::new(RevocationList::new()))
+    }
+
+    /// A store over an existing revocation list (for example one opened with a custom clock).
+    pub fn with_revocations(revocations: Arc<RevocationList>) -> MemoryStore {
+        MemoryStore {
+            inner: Mutex::new(Inner::default()),
+            revocations,
+        }
+    }
+
+    /// A store whose revocations are durable in `path` (snapshot) and `<path>.journal`.
+    pub fn open(path: impl AsRef<Path>) -> Result<MemoryStore> {
+        Ok(MemoryStore::with_revocations(Arc::new(
+            RevocationList::open(path)?,
+        )))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn insert(&self, family: &Family) -> Result<()> {
+        let mut inner = self.lock();
+        if inner.families.contains_key(&family.sid) {
+            return Err(Error::Config(format!(
+                "session {} already exists",
+                family.sid
+            )));
+        }
+        inner
+            .by_subject
+            .entry(family.sub.clone())
+            .or_default()
+            .insert(family.sid.clone());
+        inner.families.insert(family.sid.clone(), family.clone());
+        Ok(())
+    }
+
+    fn get(&self, sid: &SessionId) -> Result<Option<Family>> {
+        Ok(self.lock().families.get(sid).cloned())
+    }
+
+    fn compare_and_swap(&self, expected_generation: u64, next: &Family) -> Result<CasOutcome> {
+        let mut inner = self.lock();
+        match inner.families.get_mut(&next.sid) {
+            None => Ok(CasOutcome::Missing),
+            Some(current) if current.generation != expected_generation => {
+                Ok(CasOutcome::Conflict(current.clone()))
+            }
+            Some(current) => {
+                *current = next.clone();
+                Ok(CasOutcome::Swapped)
+            }
+        }
+    }
+
+    fn remove(&self, sid: &SessionId) -> Result<Option<Family>> {
+        let mut inner = self.lock();
+        let removed = inner.families.remove(sid);
+        if let Some(f) = &removed {
+            inner.unlink(f);
+        }
+        Ok(removed)
+    }
+
+    fn by_subject(&self, sub: &str) -> Result<Vec<Family>> {
+        let inner = self.lock();
+        Ok(inner
+            .by_subject
+            .get(sub)
+            .into_iter()
+            .flatten()
+            .filter_map(|sid| inner.families.get(sid).cloned())
+            .collect())
+    }
+
+    fn remove_expired(&self, now: Timestamp) -> Result<Vec<Family>> {
+        let mut inner = self.lock();
+        let dead: Vec<SessionId> = inner
+            .families
+            .values()
+            .filter(|f| !f.is_live(now))
+            .map(|f| f.sid.clone())
+            .collect();
+        let mut out = Vec::with_capacity(dead.len());
+        for sid in dead {
+            if let Some(f) = inner.families.remove(&sid) {
+                inner.unlink(&f);
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    fn revocations(&self) -> &Arc<RevocationList> {
+        &self.revocations
+    }
+
+    fn publish(&self, _revocations: &[Revocation]) -> Result<()> {
+        Ok(())
+    }
+}
