@@ -14,7 +14,12 @@ const BASELINES: &[(&str, &str)] = &[
     ("jwt_es256", "raw_signature"),
     ("v4_public", "raw_signature"),
     ("v4_local", "pasetors"),
-    ("mint", "verify_eddsa"),
+    ("mint_jwt_eddsa", "verify"),
+    ("mint_jwt_hs256", "verify"),
+    ("mint_jwt_es256", "verify"),
+    ("mint_v4_public", "verify"),
+    ("mint_v4_local", "verify"),
+    ("revocation_build", "rebuild_10m"),
     ("revocation_1m", "hashset_sip"),
     ("revocation_10m", "hashset_sip"),
     ("verify_with_revocation", "verify_no_list"),
@@ -34,6 +39,33 @@ fn human(ns: f64) -> String {
         format!("{:.2} µs", ns / 1_000.0)
     } else {
         format!("{ns:.1} ns")
+    }
+}
+
+fn extras(root: &Path) {
+    if let Ok(text) = fs::read_to_string(root.join("revocation_memory.json")) {
+        let rows: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for r in rows.as_array().into_iter().flatten() {
+            println!(
+                "| revocation_memory | {} entries | {:.1} B/entry (filter {:.2}) | counted |",
+                r["entries"],
+                r["bytes_per_entry"].as_f64().unwrap_or(0.0),
+                r["filter_bytes_per_entry"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
+    if let Ok(text) = fs::read_to_string(root.join("concurrency.json")) {
+        let rows: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for r in rows.as_array().into_iter().flatten() {
+            println!(
+                "| concurrency | {} {} | {:.0} / {:.0} verifies/s | {:.2} |",
+                r["alg"].as_str().unwrap_or(""),
+                r["scenario"].as_str().unwrap_or(""),
+                r["one"].as_f64().unwrap_or(0.0),
+                r["two"].as_f64().unwrap_or(0.0),
+                r["ratio"].as_f64().unwrap_or(0.0)
+            );
+        }
     }
 }
 
@@ -65,4 +97,5 @@ fn main() {
             println!("| {group} | {name} | {} | {:.2} |", human(t), t / base);
         }
     }
+    extras(&root);
 }

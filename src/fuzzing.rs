@@ -316,6 +316,88 @@ pub fn revocation(data: &[u8]) {
 /// A fuzz target: raw input in, panics on a broken invariant.
 pub type Target = fn(&[u8]);
 
+/// The family the `refresh` target redeems tokens against: generation 1, rotated 5 s ago.
+fn refresh_family() -> crate::refresh::Family {
+    let at = |d: i64| Timestamp::from_unix(NOW + d).unwrap_or(Timestamp::EPOCH);
+    crate::refresh::Family {
+        sid: crate::SessionId::new("fuzz-session").unwrap_or_else(crate::SessionId::random),
+        sub: "alice".into(),
+        generation: 1,
+        created: at(-100),
+        rotated_at: at(-5),
+        idle_deadline: at(1795),
+        absolute_deadline: at(86_000),
+        auth_time: at(-100),
+        claims: Map::new(),
+        context: Default::default(),
+    }
+}
+
+/// A refresh token of the `refresh` target's family at `generation` (for the seed corpus).
+pub fn refresh_seed(generation: u64, format: Format) -> String {
+    let f = fixture();
+    let mut family = refresh_family();
+    family.generation = generation;
+    let token = f
+        .issuer
+        .refresh(&family.sub)
+        .claims(&crate::refresh::RefreshClaims { g: generation })
+        .session(family.sid.clone())
+        .format(format)
+        .fixed(
+            crate::refresh::refresh_token_id(&family.sid, generation),
+            family.rotated_at,
+            family.idle_deadline,
+        )
+        .mint();
+    token.map(|t| t.into_string()).unwrap_or_default()
+}
+
+/// Target `refresh`: a refresh token redeemed against a fresh store holding one family. The
+/// outcome must follow the rotation rules: the current generation rotates, the previous one is
+/// a tolerated retry, anything else is an error with a kind; a success returns a pair of the
+/// same session whose refresh token verifies as a refresh token.
+pub fn refresh(data: &[u8]) {
+    let Ok(token) = std::str::from_utf8(data) else {
+        return;
+    };
+    let f = fixture();
+    let clock: crate::clock::SharedClock = Arc::new(ManualClock::new(
+        Timestamp::from_unix(NOW).unwrap_or(Timestamp::EPOCH),
+    ));
+    let list = crate::revocation::RevocationList::new().with_clock(clock.clone());
+    let store = Arc::new(crate::stores::MemoryStore::with_revocations(Arc::new(list)));
+    let family = refresh_family();
+    if crate::refresh::SessionStore::insert(&*store, &family).is_err() {
+        return;
+    }
+    let Ok(kc) = crate::Keycard::builder(f.keys.clone())
+        .store(store.clone())
+        .clock(clock)
+        .issuer("https://fuzz.test")
+        .audience("api")
+        .build()
+    else {
+        return;
+    };
+    match kc.refresh(token, None) {
+        Err(e) => assert_kind(&e),
+        Ok(pair) => {
+            assert_eq!(pair.session, family.sid);
+            let stored = crate::refresh::SessionStore::get(&*store, &family.sid);
+            let generation = stored.ok().flatten().map(|f| f.generation);
+            assert!(
+                matches!(generation, Some(1 | 2)),
+                "rotation moves one step at most"
+            );
+            let again = kc
+                .verifier()
+                .verify_refresh::<crate::refresh::RefreshClaims>(pair.refresh.as_str());
+            assert_eq!(again.map(|v| v.claims().custom().g).ok(), generation);
+        }
+    }
+}
+
 /// Every target by name, for the corpus replay and the seed writer.
 pub const TARGETS: &[(&str, Target)] = &[
     ("verify", verify),
@@ -326,4 +408,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("jwk", jwk),
     ("paserk", paserk),
     ("revocation", revocation),
+    ("refresh", refresh),
 ];

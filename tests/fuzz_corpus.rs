@@ -253,5 +253,30 @@ fn write_seed_corpus() {
     write("revocation", "snapshot", &list.to_snapshot());
     write("revocation", "delta", &list.encode_delta(&[r1, r2, r3]));
     write("revocation", "delta-empty", &list.encode_delta(&[]));
+
+    // Refresh tokens of the `refresh` target's family: current, previous (retry), older (theft),
+    // newer (forged generation), in every format.
+    for (format, label) in [
+        (Format::Jwt, "jwt"),
+        (Format::V4Public, "v4-public"),
+        (Format::V4Local, "v4-local"),
+    ] {
+        for generation in 0..=3 {
+            let token = fuzzing::refresh_seed(generation, format);
+            assert!(!token.is_empty());
+            write(
+                "refresh",
+                &format!("{label}-gen{generation}"),
+                token.as_bytes(),
+            );
+        }
+    }
+    let access = f
+        .issuer
+        .access("alice")
+        .session(SessionId::new("fuzz-session").unwrap())
+        .mint()
+        .unwrap();
+    write("refresh", "access-token", access.as_str().as_bytes());
     write("jwk", "public-set", f.keys.public_jwks().as_bytes());
 }

@@ -209,7 +209,8 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
 /// The claims keycard puts into its refresh tokens besides the registered ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct RefreshClaims {
+#[doc(hidden)]
+pub struct RefreshClaims {
     /// The family generation this token redeems.
     pub(crate) g: u64,
 }
