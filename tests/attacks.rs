@@ -1,0 +1,784 @@
+//! The known-attack catalogue: every case is an attack token, the exact error kind it must get,
+//! and a positive control — the same token done right — that must verify, so a verifier that
+//! rejects everything fails this suite.
+//!
+//! `cargo test --test attacks -- --ignored write_attack_seeds` copies every attack token into
+//! the fuzz seed corpus (`fuzz/corpus/verify/seed-attack-*`).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use keycard::revocation::RevocationList;
+use keycard::{Algorithm, Format, Key, Kid, NoCustomClaims, Verifier};
+use serde_json::{Value, json};
+
+/// What the case presents the token as.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum As {
+    Access,
+    Refresh,
+}
+
+struct Case {
+    name: &'static str,
+    expect: &'static str,
+    attack: String,
+    control: String,
+    verifier: Verifier,
+    present_as: As,
+}
+
+struct World {
+    f: Fixture,
+    eddsa: Arc<Key>,
+    es256: Arc<Key>,
+    hs256: Arc<Key>,
+    public: Arc<Key>,
+    local: Arc<Key>,
+    list: Arc<RevocationList>,
+    verifier: Verifier,
+}
+
+fn world() -> World {
+    let f = fixture();
+    let es = f.keys.rotate(Algorithm::ES256).unwrap();
+    let hs = f.keys.rotate(Algorithm::HS256).unwrap();
+    let ed = f.keys.rotate(Algorithm::EdDSA).unwrap();
+    let list = Arc::new(RevocationList::new().with_clock(Arc::new(f.clock.clone())));
+    let verifier = f.verifier.clone().with_revocations(list.clone());
+    World {
+        eddsa: f.keys.get(ed.as_str()).unwrap(),
+        es256: f.keys.get(es.as_str()).unwrap(),
+        hs256: f.keys.get(hs.as_str()).unwrap(),
+        public: f.keys.active(Format::V4Public).unwrap(),
+        local: f.keys.active(Format::V4Local).unwrap(),
+        list,
+        verifier,
+        f,
+    }
+}
+
+fn header(key: &Key) -> Value {
+    access_header(key)
+}
+
+fn with(mut v: Value, member: &str, value: Value) -> Value {
+    v[member] = value;
+    v
+}
+
+fn without(mut v: Value, member: &str) -> Value {
+    v.as_object_mut().unwrap().remove(member);
+    v
+}
+
+/// A JWT whose signature segment is replaced.
+fn resign(token: &str, sig: &str) -> String {
+    let (input, _) = token.rsplit_once('.').unwrap();
+    format!("{input}.{sig}")
+}
+
+/// The JWS signing input of header and claims, HMAC'd with arbitrary secret bytes.
+fn hs256_with_secret(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let sig = ring::hmac::sign(&k, input.as_bytes());
+    format!("{input}.{}", b64(sig.as_ref()))
+}
+
+fn cases(w: &World) -> Vec<Case> {
+    let v = w.verifier.clone();
+    let good = good_claims();
+    let ed = &*w.eddsa;
+    let ok = jwt(ed, &header(ed), &good);
+    let pgood = good_paseto_claims().to_string();
+    let public_ok = paseto_public(&w.public, pgood.as_bytes(), &access_footer(&w.public), b"");
+    let local_ok = paseto_local(&w.local, pgood.as_bytes(), &access_footer(&w.local), b"");
+    let mut out = Vec::new();
+    let mut add = |name, expect, attack: String, control: String| {
+        out.push(Case {
+            name,
+            expect,
+            attack,
+            control,
+            verifier: v.clone(),
+            present_as: As::Access,
+        })
+    };
+
+    // alg: none, in every capitalisation, with and without a signature.
+    for (i, alg) in ["none", "None", "NONE", "nOnE"].into_iter().enumerate() {
+        let h = with(header(ed), "alg", json!(alg));
+        let unsigned = format!(
+            "{}.{}.",
+            b64(h.to_string().as_bytes()),
+            b64(good.to_string().as_bytes())
+        );
+        let name = ["alg none", "alg None", "alg NONE", "alg nOnE"][i];
+        add(name, "algorithm_mismatch", unsigned, ok.clone());
+    }
+    let h = with(header(ed), "alg", json!("none"));
+    add(
+        "alg none with a signature",
+        "algorithm_mismatch",
+        jwt(ed, &h, &good),
+        ok.clone(),
+    );
+    let h = with(header(ed), "alg", json!("none"));
+    let stripped = jwt(ed, &h, &good);
+    add(
+        "alg none, signature stripped to empty",
+        "algorithm_mismatch",
+        resign(&stripped, ""),
+        ok.clone(),
+    );
+
+    // Algorithm confusion: HS256 "signed" with a public key as the HMAC secret.
+    let hs_ed = with(header(ed), "alg", json!("HS256"));
+    add(
+        "HS256 with the Ed25519 public key as secret",
+        "algorithm_mismatch",
+        hs256_with_secret(&hs_ed, &good, ed.public_key_bytes().unwrap()),
+        ok.clone(),
+    );
+    add(
+        "HS256 with the Ed25519 public JWK text as secret",
+        "algorithm_mismatch",
+        hs256_with_secret(&hs_ed, &good, ed.to_public_jwk().unwrap().as_bytes()),
+        ok.clone(),
+    );
+    let es = &*w.es256;
+    let es_ok = jwt(es, &header(es), &good);
+    let hs_es = with(header(es), "alg", json!("HS256"));
+    add(
+        "HS256 with the P-256 public key as secret",
+        "algorithm_mismatch",
+        hs256_with_secret(&hs_es, &good, es.public_key_bytes().unwrap()),
+        es_ok.clone(),
+    );
+    add(
+        "ES256 claimed for an EdDSA key",
+        "algorithm_mismatch",
+        jwt(ed, &with(header(ed), "alg", json!("ES256")), &good),
+        ok.clone(),
+    );
+    let hs = &*w.hs256;
+    let hs_ok = jwt(hs, &header(hs), &good);
+    add(
+        "EdDSA claimed for an HS256 key",
+        "algorithm_mismatch",
+        jwt(hs, &with(header(hs), "alg", json!("EdDSA")), &good),
+        hs_ok.clone(),
+    );
+    add(
+        "JWT naming a v4.public key",
+        "algorithm_mismatch",
+        jwt(
+            ed,
+            &with(header(ed), "kid", json!(w.public.kid().as_str())),
+            &good,
+        ),
+        ok.clone(),
+    );
+
+    // kid: only ever a lookup key.
+    add(
+        "unknown kid",
+        "unknown_key",
+        jwt(ed, &with(header(ed), "kid", json!("no-such-key")), &good),
+        ok.clone(),
+    );
+    add(
+        "path-like kid",
+        "unknown_key",
+        jwt(
+            ed,
+            &with(header(ed), "kid", json!("../../../../etc/passwd")),
+            &good,
+        ),
+        ok.clone(),
+    );
+    add(
+        "URL kid",
+        "unknown_key",
+        jwt(
+            ed,
+            &with(header(ed), "kid", json!("https://evil.example/key.json")),
+            &good,
+        ),
+        ok.clone(),
+    );
+    add(
+        "escaped path kid",
+        "unknown_key",
+        jwt_raw(
+            ed,
+            br#"{"alg":"EdDSA","kid":"\u002e\u002e\u002fkeys","typ":"at+jwt"}"#,
+            good.to_string().as_bytes(),
+        ),
+        ok.clone(),
+    );
+    add(
+        "huge kid (600 bytes)",
+        "unknown_key",
+        jwt(ed, &with(header(ed), "kid", json!("k".repeat(600))), &good),
+        ok.clone(),
+    );
+    add(
+        "huge kid (10 KB)",
+        "token_too_large",
+        jwt(
+            ed,
+            &with(header(ed), "kid", json!("k".repeat(10_000))),
+            &good,
+        ),
+        ok.clone(),
+    );
+    add(
+        "missing kid",
+        "unknown_key",
+        jwt(ed, &without(header(ed), "kid"), &good),
+        ok.clone(),
+    );
+
+    // Headers that would make a verifier fetch, trust an embedded key, or change semantics.
+    let forbidden = [
+        ("jku header", "jku", json!("https://evil.example/jwks.json")),
+        ("x5u header", "x5u", json!("https://evil.example/cert.pem")),
+        (
+            "jwk header (embedded key)",
+            "jwk",
+            serde_json::from_str::<Value>(&ed.to_public_jwk().unwrap()).unwrap(),
+        ),
+        ("x5c header", "x5c", json!(["MIIB"])),
+        ("crit header", "crit", json!(["exp"])),
+        ("b64 header (unencoded payload)", "b64", json!(false)),
+    ];
+    for (name, member, value) in forbidden {
+        add(
+            name,
+            "malformed",
+            jwt(ed, &with(header(ed), member, value), &good),
+            ok.clone(),
+        );
+    }
+
+    // exp, nbf, iat.
+    let signed = |claims: &Value| jwt(ed, &header(ed), claims);
+    add(
+        "missing exp",
+        "missing_claim",
+        signed(&without(good.clone(), "exp")),
+        ok.clone(),
+    );
+    add(
+        "expired",
+        "expired",
+        signed(&with(good.clone(), "exp", json!(T0 - 61))),
+        ok.clone(),
+    );
+    add(
+        "exp as a string",
+        "malformed",
+        signed(&with(good.clone(), "exp", json!((T0 + 300).to_string()))),
+        ok.clone(),
+    );
+    add(
+        "exp as a float",
+        "malformed",
+        signed(&with(good.clone(), "exp", json!((T0 + 300) as f64 + 0.5))),
+        ok.clone(),
+    );
+    add(
+        "exp 1e308",
+        "malformed",
+        jwt_raw(
+            ed,
+            header(ed).to_string().as_bytes(),
+            good.to_string()
+                .replace(&format!("\"exp\":{}", T0 + 300), "\"exp\":1e308")
+                .as_bytes(),
+        ),
+        ok.clone(),
+    );
+    add(
+        "exp past year 9999",
+        "malformed",
+        signed(&with(good.clone(), "exp", json!(253_402_300_800_i64))),
+        ok.clone(),
+    );
+    add(
+        "negative exp",
+        "malformed",
+        signed(&with(good.clone(), "exp", json!(-1))),
+        ok.clone(),
+    );
+    add(
+        "nbf in the future",
+        "not_yet_valid",
+        signed(&with(good.clone(), "nbf", json!(T0 + 3600))),
+        ok.clone(),
+    );
+    add(
+        "iat in the future",
+        "issued_in_future",
+        signed(&with(good.clone(), "iat", json!(T0 + 3600))),
+        ok.clone(),
+    );
+
+    // iss, aud, type.
+    add(
+        "wrong iss",
+        "wrong_issuer",
+        signed(&with(good.clone(), "iss", json!("https://evil.example"))),
+        ok.clone(),
+    );
+    add(
+        "iss extended by a suffix",
+        "wrong_issuer",
+        signed(&with(
+            good.clone(),
+            "iss",
+            json!("https://auth.test.evil.example"),
+        )),
+        ok.clone(),
+    );
+    add(
+        "wrong aud",
+        "wrong_audience",
+        signed(&with(good.clone(), "aud", json!("admin"))),
+        ok.clone(),
+    );
+    add(
+        "aud as a substring",
+        "wrong_audience",
+        signed(&with(good.clone(), "aud", json!(["ap", "apis"]))),
+        ok.clone(),
+    );
+    add(
+        "typ JWT instead of at+jwt",
+        "wrong_token_type",
+        jwt(ed, &with(header(ed), "typ", json!("JWT")), &good),
+        ok.clone(),
+    );
+    add(
+        "refresh token as access token",
+        "wrong_token_type",
+        jwt(ed, &with(header(ed), "typ", json!("rt+jwt")), &good),
+        ok.clone(),
+    );
+    add(
+        "sub as a number",
+        "malformed",
+        signed(&with(good.clone(), "sub", json!(42))),
+        ok.clone(),
+    );
+
+    // Strict parsing.
+    let (h64, rest) = ok.split_once('.').unwrap();
+    let (p64, s64) = rest.split_once('.').unwrap();
+    add(
+        "truncated: two segments",
+        "malformed",
+        format!("{h64}.{p64}"),
+        ok.clone(),
+    );
+    add(
+        "extra segment",
+        "malformed",
+        format!("{ok}.{s64}"),
+        ok.clone(),
+    );
+    add(
+        "JWE: five segments",
+        "unsupported_format",
+        format!("{h64}.{p64}.{s64}.{p64}.{s64}"),
+        ok.clone(),
+    );
+    add(
+        "padded base64",
+        "malformed",
+        format!("{h64}=.{p64}.{s64}"),
+        ok.clone(),
+    );
+    add(
+        "standard-alphabet base64",
+        "malformed",
+        format!(
+            "{h64}.{p64}.{}",
+            s64.replace('_', "/").replace('-', "+") + "+"
+        ),
+        ok.clone(),
+    );
+    add(
+        "whitespace inside",
+        "malformed",
+        format!("{h64}. {p64}.{s64}"),
+        ok.clone(),
+    );
+    add(
+        "non-canonical trailing bits",
+        "malformed",
+        {
+            // The header's last character carries unused low bits; set one of them.
+            let mut h = h64.to_owned();
+            let last = h.pop().unwrap();
+            let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let pos = alphabet.find(last).unwrap();
+            h.push(alphabet.as_bytes()[pos | 1] as char);
+            format!("{h}.{p64}.{s64}")
+        },
+        ok.clone(),
+    );
+    add(
+        "invalid UTF-8 in the claims",
+        "malformed",
+        jwt_raw(
+            ed,
+            header(ed).to_string().as_bytes(),
+            b"{\"sub\":\"\xff\xfe\"}",
+        ),
+        ok.clone(),
+    );
+    add(
+        "duplicate header members",
+        "malformed",
+        jwt_raw(
+            ed,
+            format!(
+                r#"{{"alg":"EdDSA","kid":"{}","typ":"at+jwt","alg":"none"}}"#,
+                ed.kid()
+            )
+            .as_bytes(),
+            good.to_string().as_bytes(),
+        ),
+        ok.clone(),
+    );
+    add(
+        "duplicate claims (second exp)",
+        "malformed",
+        jwt_raw(
+            ed,
+            header(ed).to_string().as_bytes(),
+            good.to_string()
+                .replacen('{', &format!("{{\"exp\":{},", T0 - 10_000), 1)
+                .as_bytes(),
+        ),
+        ok.clone(),
+    );
+    add(
+        "deeply nested claims",
+        "malformed",
+        signed(&with(
+            good.clone(),
+            "x",
+            serde_json::from_str(&format!("{}1{}", "[".repeat(40), "]".repeat(40))).unwrap(),
+        )),
+        ok.clone(),
+    );
+    add(
+        "far over the size limit",
+        "token_too_large",
+        signed(&with(good.clone(), "pad", json!("x".repeat(20_000)))),
+        ok.clone(),
+    );
+
+    // Signatures.
+    let zero_sig = b64(&[0u8; 64]);
+    add(
+        "ECDSA r = s = 0 (CVE-2022-21449)",
+        "bad_signature",
+        resign(&es_ok, &zero_sig),
+        es_ok.clone(),
+    );
+    add(
+        "empty signature",
+        "bad_signature",
+        resign(&ok, ""),
+        ok.clone(),
+    );
+    add(
+        "signature of the wrong length",
+        "bad_signature",
+        resign(&ok, &b64(&[7u8; 63])),
+        ok.clone(),
+    );
+    let impostor = Key::generate_with_kid(Algorithm::EdDSA, ed.kid().clone()).unwrap();
+    add(
+        "signed by another key under the same kid",
+        "bad_signature",
+        jwt(&impostor, &header(ed), &good),
+        ok.clone(),
+    );
+    add(
+        "claims swapped under a valid signature",
+        "bad_signature",
+        {
+            let other = signed(&with(good.clone(), "sub", json!("mallory")));
+            let (_, other_rest) = other.split_once('.').unwrap();
+            let (other_p, _) = other_rest.split_once('.').unwrap();
+            format!("{h64}.{other_p}.{s64}")
+        },
+        ok.clone(),
+    );
+
+    // PASETO.
+    let only_public = v.clone().with_formats(&[Format::V4Public]);
+    let only_local = v.clone().with_formats(&[Format::V4Local]);
+    out.push(Case {
+        name: "v4.local where v4.public is expected",
+        expect: "unsupported_format",
+        attack: local_ok.clone(),
+        control: public_ok.clone(),
+        verifier: only_public.clone(),
+        present_as: As::Access,
+    });
+    out.push(Case {
+        name: "v4.public where v4.local is expected",
+        expect: "unsupported_format",
+        attack: public_ok.clone(),
+        control: local_ok.clone(),
+        verifier: only_local,
+        present_as: As::Access,
+    });
+    out.push(Case {
+        name: "JWT where v4.public is expected",
+        expect: "unsupported_format",
+        attack: ok.clone(),
+        control: public_ok.clone(),
+        verifier: only_public,
+        present_as: As::Access,
+    });
+    let mut add = |name, expect, attack: String, control: String| {
+        out.push(Case {
+            name,
+            expect,
+            attack,
+            control,
+            verifier: v.clone(),
+            present_as: As::Access,
+        })
+    };
+    add(
+        "PASETO v2.local",
+        "unsupported_format",
+        format!("v2.local.{}", &public_ok["v4.public.".len()..]),
+        public_ok.clone(),
+    );
+    add(
+        "PASETO v3.public",
+        "unsupported_format",
+        format!("v3.public.{}", &public_ok["v4.public.".len()..]),
+        public_ok.clone(),
+    );
+    let other_public = Key::generate(Algorithm::V4Public).unwrap();
+    add(
+        "footer kid names a different key",
+        "bad_signature",
+        paseto_public(
+            &other_public,
+            pgood.as_bytes(),
+            &access_footer(&w.public),
+            b"",
+        ),
+        public_ok.clone(),
+    );
+    add(
+        "footer kid of a v4.local key on a v4.public token",
+        "algorithm_mismatch",
+        paseto_public(&w.public, pgood.as_bytes(), &access_footer(&w.local), b""),
+        public_ok.clone(),
+    );
+    add(
+        "v4.public without a footer",
+        "unknown_key",
+        paseto_public(&w.public, pgood.as_bytes(), b"", b""),
+        public_ok.clone(),
+    );
+    add(
+        "v4.public payload altered",
+        "bad_signature",
+        {
+            let (body, footer) = public_ok["v4.public.".len()..].split_once('.').unwrap();
+            let mut raw = unb64(body);
+            raw[10] ^= 1;
+            format!("v4.public.{}.{footer}", b64(&raw))
+        },
+        public_ok.clone(),
+    );
+    add(
+        "v4.local ciphertext altered",
+        "bad_signature",
+        {
+            let (body, footer) = local_ok["v4.local.".len()..].split_once('.').unwrap();
+            let mut raw = unb64(body);
+            raw[40] ^= 1;
+            format!("v4.local.{}.{footer}", b64(&raw))
+        },
+        local_ok.clone(),
+    );
+    add(
+        "PASETO time claim as an integer",
+        "malformed",
+        {
+            let c = with(good_paseto_claims(), "exp", json!(T0 + 300)).to_string();
+            paseto_public(&w.public, c.as_bytes(), &access_footer(&w.public), b"")
+        },
+        public_ok.clone(),
+    );
+    add(
+        "PASETO refresh token as access token",
+        "wrong_token_type",
+        {
+            let footer = json!({"kid": w.public.kid().as_str(), "typ": "rt"}).to_string();
+            paseto_public(
+                &w.public,
+                pgood.as_bytes(),
+                footer.as_bytes(),
+                b"keycard:refresh-token:v1",
+            )
+        },
+        public_ok.clone(),
+    );
+
+    // Keys and state.
+    let old = Key::generate(Algorithm::EdDSA).unwrap();
+    let old_kid: Kid = old.kid().clone();
+    w.f.keys.add_verify_only(old).unwrap();
+    let retired = w.f.issuer.access("alice").kid(&old_kid).mint().unwrap();
+    add(
+        "signed by a retired key",
+        "unknown_key",
+        retired.as_str().to_owned(),
+        w.f.issuer.access("alice").mint().unwrap().into_string(),
+    );
+    let revoked = w.f.issuer.access("alice").mint().unwrap();
+    add(
+        "revoked token",
+        "revoked",
+        revoked.as_str().to_owned(),
+        w.f.issuer.access("alice").mint().unwrap().into_string(),
+    );
+    let session = keycard::SessionId::new("revoked-session").unwrap();
+    add(
+        "token of a revoked session",
+        "revoked",
+        w.f.issuer
+            .access("alice")
+            .session(session.clone())
+            .mint()
+            .unwrap()
+            .into_string(),
+        w.f.issuer.access("alice").mint().unwrap().into_string(),
+    );
+
+    // An access token presented as a refresh token.
+    out.push(Case {
+        name: "access token as refresh token",
+        expect: "wrong_token_type",
+        attack: ok.clone(),
+        control: w.f.issuer.refresh("alice").mint().unwrap().into_string(),
+        verifier: v.clone(),
+        present_as: As::Refresh,
+    });
+
+    // State changes the stateful cases depend on, applied once all tokens exist.
+    w.list
+        .revoke_token(revoked.token_id(), revoked.expires_at())
+        .unwrap();
+    w.list
+        .revoke_session(&session, keycard::Timestamp::from_unix(T0 + 3600).unwrap())
+        .unwrap();
+    w.f.keys.retire(&old_kid).unwrap();
+    out
+}
+
+fn outcome(case: &Case, token: &str) -> Result<(), &'static str> {
+    let r = match case.present_as {
+        As::Access => case
+            .verifier
+            .verify_access::<NoCustomClaims>(token)
+            .map(|_| ()),
+        As::Refresh => case
+            .verifier
+            .verify_refresh::<NoCustomClaims>(token)
+            .map(|_| ()),
+    };
+    r.map_err(|e| e.kind())
+}
+
+#[test]
+fn known_attacks_fail_with_the_exact_kind_and_controls_pass() {
+    let w = world();
+    let cases = cases(&w);
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let attack = outcome(case, &case.attack);
+        let control = outcome(case, &case.control);
+        if attack != Err(case.expect) || control.is_err() {
+            failures.push(format!(
+                "{}: attack -> {attack:?} (want {}), control -> {control:?}",
+                case.name, case.expect
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn replayed_refresh_token_is_caught() {
+    // The one attack that needs the session layer: covered in depth by tests/it/sessions.rs.
+    let f = fixture();
+    let kc = keycard::Keycard::builder(f.keys.clone()).build().unwrap();
+    let p = kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    let control = kc.refresh(p.refresh.as_str(), None).unwrap();
+    assert!(kc.verify::<NoCustomClaims>(control.access.as_str()).is_ok());
+    f.clock.advance(Duration::from_secs(11));
+    assert_eq!(
+        kc.refresh(p.refresh.as_str(), None).unwrap_err().kind(),
+        "refresh_reuse_detected"
+    );
+    // Positive control: the rotated session worked until the replay; a new login works after.
+    assert_eq!(
+        kc.verify::<NoCustomClaims>(control.access.as_str())
+            .unwrap_err()
+            .kind(),
+        "revoked"
+    );
+    let fresh = kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    assert!(kc.refresh(fresh.refresh.as_str(), None).is_ok());
+}
+
+#[test]
+#[ignore = "writes fuzz seeds; run by hand"]
+fn write_attack_seeds() {
+    let w = world();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/verify");
+    std::fs::create_dir_all(&dir).unwrap();
+    for case in cases(&w) {
+        let name: String = case
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("seed-attack-{name}"));
+        if !path.exists() && case.attack.len() < 12_000 {
+            std::fs::write(path, case.attack.as_bytes()).unwrap();
+        }
+    }
+}
