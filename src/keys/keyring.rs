@@ -404,6 +404,22 @@ impl KeyRing {
         Ok(ring)
     }
 
+    /// Writes the key-set file (see [`KeyRing::to_secret_jwk_set`]) atomically, mode 0600.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::atomic_file::write(path.as_ref(), self.to_secret_jwk_set().as_bytes(), 0o600)
+    }
+
+    /// Reads a key-set file written by [`KeyRing::save`] (or any JWK Set).
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<KeyRing> {
+        let bytes = zeroize::Zeroizing::new(crate::atomic_file::read(
+            path.as_ref(),
+            super::jwk::MAX_JWK_BYTES as u64,
+        )?);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::InvalidKey("a key-set file is UTF-8 JSON"))?;
+        KeyRing::from_jwk_set(text)
+    }
+
     /// Replaces the contents of this ring with `other`'s keys (keeping this ring's grace and
     /// clock); verifiers and issuers holding this ring see the new keys on their next call.
     pub fn replace_keys(&self, other: &KeyRing) {

@@ -165,11 +165,17 @@ impl Kid {
                 .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
     }
 
-    /// A fresh random key id: 16 bytes from the OS generator, base64url (22 characters).
+    /// A fresh random key id: 16 bytes from the OS generator, base64url (22 characters), never
+    /// starting with `-` (so it cannot be mistaken for a flag on a command line).
     pub fn random() -> Result<Kid> {
-        let mut bytes = [0u8; 16];
-        material::os_random(&mut bytes)?;
-        Ok(Kid(crate::encoding::b64::encode(&bytes).into()))
+        loop {
+            let mut bytes = [0u8; 16];
+            material::os_random(&mut bytes)?;
+            let text = crate::encoding::b64::encode(&bytes);
+            if !text.starts_with('-') {
+                return Ok(Kid(text.into()));
+            }
+        }
     }
 
     /// The key id as text.

@@ -99,6 +99,19 @@ impl Journal {
     }
 }
 
+/// The complete records of the journal beside `snapshot`, if there is one; read only.
+pub(crate) fn read_records(snapshot: &Path) -> Result<Vec<Vec<u8>>> {
+    let path = journal_path(snapshot);
+    match path.try_exists() {
+        Ok(false) => Ok(Vec::new()),
+        Ok(true) => {
+            let bytes = crate::atomic_file::read(&path, super::RevocationList::MAX_FILE_BYTES)?;
+            Ok(split_records(&bytes)?.0)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
 /// The complete records of a journal, and the length of the well-formed prefix.
 fn split_records(bytes: &[u8]) -> Result<(Vec<Vec<u8>>, usize)> {
     let mut records = Vec::new();

@@ -328,7 +328,10 @@ impl RevocationList {
     pub fn open(path: impl AsRef<Path>) -> Result<RevocationList> {
         let path = path.as_ref();
         let list = match path.try_exists() {
-            Ok(true) => RevocationList::load(path)?,
+            Ok(true) => {
+                let bytes = crate::atomic_file::read(path, Self::MAX_FILE_BYTES)?;
+                RevocationList::from_snapshot(&bytes)?
+            }
             Ok(false) => {
                 let fresh = RevocationList::new();
                 crate::atomic_file::write(path, &fresh.to_snapshot(), 0o600)?;
@@ -471,10 +474,17 @@ impl RevocationList {
         crate::atomic_file::write(path.as_ref(), &self.to_snapshot(), 0o600)
     }
 
-    /// Loads a snapshot saved by [`RevocationList::save`].
+    /// Loads a snapshot saved by [`RevocationList::save`], plus the journal beside it when a
+    /// durable list ([`RevocationList::open`]) left one; nothing is written. The result is not
+    /// durable: use `open` for that.
     pub fn load(path: impl AsRef<Path>) -> Result<RevocationList> {
-        let bytes = crate::atomic_file::read(path.as_ref(), Self::MAX_FILE_BYTES)?;
-        RevocationList::from_snapshot(&bytes)
+        let path = path.as_ref();
+        let bytes = crate::atomic_file::read(path, Self::MAX_FILE_BYTES)?;
+        let list = RevocationList::from_snapshot(&bytes)?;
+        for record in journal::read_records(path)? {
+            list.apply(&codec::decode_delta(&list.hash_key, &record)?)?;
+        }
+        Ok(list)
     }
 
     /// Loads `path` if it exists, or starts an empty list.

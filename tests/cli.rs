@@ -1,0 +1,806 @@
+//! The `keycard` binary against its contract (shared/spec/cli.md): every command, every exit code,
+//! the error kinds, round trips, revocation, and interop with PyJWT through the CLI.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use keycard::{Clock, Format, Issuer, KeyRing, ManualClock, SystemClock};
+use serde_json::Value;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn keycard(args: &[&str]) -> Out {
+    keycard_stdin(args, None)
+}
+
+fn keycard_stdin(args: &[&str], stdin: Option<&str>) -> Out {
+    use std::io::Write;
+    let mut cmd = Command::cargo_bin("keycard").unwrap();
+    cmd.args(args);
+    cmd.stdin(std::process::Stdio::piped());
+    cmd.stdout(std::process::Stdio::piped());
+    cmd.stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(input) = stdin {
+            pipe.write_all(input.as_bytes()).unwrap();
+        }
+    }
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = keycard(args);
+    assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+    o.stdout.trim_end().to_owned()
+}
+
+/// Asserts the rejection contract: exit 1, nothing on stdout, one stderr line with the kind.
+fn rejected(o: &Out, kind: &str) {
+    assert_eq!(o.code, 1, "stderr: {}", o.stderr);
+    assert!(o.stdout.is_empty(), "stdout: {}", o.stdout);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert!(
+        o.stderr.starts_with(&format!("error: {kind}: ")),
+        "want {kind}, got {}",
+        o.stderr
+    );
+}
+
+fn usage_error(o: &Out) {
+    assert_eq!(o.code, 2, "stdout {} stderr {}", o.stdout, o.stderr);
+    assert!(o.stdout.is_empty());
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("keycard-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A key set with an EdDSA, a v4.public and a v4.local key.
+fn keyset(dir: &Path) -> PathBuf {
+    let keys = dir.join("keys.json");
+    for alg in ["EdDSA", "v4.public", "v4.local"] {
+        ok(&["keygen", "--keys", p(&keys), "--alg", alg]);
+    }
+    keys
+}
+
+#[test]
+fn keygen_writes_a_private_jwk_set_with_mode_0600() {
+    let dir = tempdir("keygen");
+    let keys = dir.join("keys.json");
+    let kid = ok(&[
+        "keygen",
+        "--keys",
+        p(&keys),
+        "--alg",
+        "EdDSA",
+        "--kid",
+        "main-2026",
+    ]);
+    assert_eq!(kid, "main-2026");
+    let pid = ok(&["keygen", "--keys", p(&keys), "--alg", "v4.public"]);
+    assert!(pid.starts_with("k4.pid."));
+    let hs = ok(&["keygen", "--keys", p(&keys), "--alg", "HS256"]);
+    assert_eq!(hs.len(), 22);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let set: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let members = set["keys"].as_array().unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(
+        members
+            .iter()
+            .all(|k| k["kid"].is_string() && k["alg"].is_string())
+    );
+    // HS256 is now the active JWT key; EdDSA verifies for the grace period.
+    let active: Vec<&str> = members
+        .iter()
+        .filter(|k| k["keycard_active"] == true)
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(active.len(), 2);
+    assert!(active.contains(&hs.as_str()) && active.contains(&pid.as_str()));
+
+    usage_error(&keycard(&["keygen", "--keys", p(&keys), "--alg", "RS256"]));
+    usage_error(&keycard(&[
+        "keygen",
+        "--keys",
+        p(&keys),
+        "--alg",
+        "v4.local",
+        "--kid",
+        "x",
+    ]));
+    usage_error(&keycard(&[
+        "keygen",
+        "--keys",
+        p(&keys),
+        "--alg",
+        "EdDSA",
+        "--kid",
+        "main-2026",
+    ]));
+    usage_error(&keycard(&[
+        "keygen",
+        "--keys",
+        p(&keys),
+        "--alg",
+        "EdDSA",
+        "--kid",
+        "has space",
+    ]));
+}
+
+#[test]
+fn mint_then_verify_in_every_format() {
+    let dir = tempdir("roundtrip");
+    let keys = keyset(&dir);
+    for format in ["jwt", "v4.public", "v4.local"] {
+        let token = ok(&[
+            "mint",
+            "--keys",
+            p(&keys),
+            "--sub",
+            "alice",
+            "--iss",
+            "https://auth.test",
+            "--aud",
+            "api",
+            "--ttl",
+            "2h",
+            "--format",
+            format,
+            "--claim",
+            "roles=[\"admin\"]",
+            "--claim",
+            "tenant=7",
+        ]);
+        let out = ok(&[
+            "verify",
+            "--keys",
+            p(&keys),
+            "--iss",
+            "https://auth.test",
+            "--aud",
+            "api",
+            "--format",
+            format,
+            &token,
+        ]);
+        let claims: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(claims["sub"], "alice");
+        assert_eq!(claims["roles"], serde_json::json!(["admin"]));
+        assert_eq!(claims["tenant"], 7);
+        for member in ["iss", "aud", "exp", "iat", "nbf", "jti", "sid"] {
+            assert!(claims.get(member).is_some(), "{format}: {member}");
+        }
+        // Time claims as the format carries them.
+        if format == "jwt" {
+            assert!(claims["exp"].is_i64());
+        } else {
+            assert!(claims["exp"].as_str().unwrap().ends_with('Z'));
+        }
+        let exp_minus_iat = if format == "jwt" {
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap()
+        } else {
+            7200
+        };
+        assert_eq!(exp_minus_iat, 7200);
+        // From stdin too.
+        let o = keycard_stdin(
+            &["verify", "--keys", p(&keys), "--aud", "api", "-"],
+            Some(&format!("{token}\n")),
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+}
+
+#[test]
+fn verify_rejections_follow_the_contract() {
+    let dir = tempdir("reject");
+    let keys = keyset(&dir);
+    let v = |token: &str| keycard(&["verify", "--keys", p(&keys), "--aud", "api", token]);
+    let good = ok(&["mint", "--keys", p(&keys), "--sub", "alice", "--aud", "api"]);
+    assert_eq!(v(&good).code, 0);
+
+    rejected(&v("not a token"), "malformed");
+    rejected(&v(&"a".repeat(9000)), "token_too_large");
+    rejected(&v("v2.local.AAAA"), "unsupported_format");
+    let other = dir.join("other.json");
+    ok(&["keygen", "--keys", p(&other), "--alg", "EdDSA"]);
+    let stranger = ok(&[
+        "mint",
+        "--keys",
+        p(&other),
+        "--sub",
+        "alice",
+        "--aud",
+        "api",
+    ]);
+    rejected(&v(&stranger), "unknown_key");
+    let mut forged = good.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'Q' } else { 'A' });
+    rejected(&v(&forged), "bad_signature");
+    rejected(
+        &keycard(&["verify", "--keys", p(&keys), "--aud", "other", &good]),
+        "wrong_audience",
+    );
+    rejected(
+        &keycard(&[
+            "verify",
+            "--keys",
+            p(&keys),
+            "--aud",
+            "api",
+            "--iss",
+            "x",
+            &good,
+        ]),
+        "missing_claim",
+    );
+    rejected(
+        &keycard(&[
+            "verify",
+            "--keys",
+            p(&keys),
+            "--aud",
+            "api",
+            "--format",
+            "v4.local",
+            &good,
+        ]),
+        "unsupported_format",
+    );
+
+    // Tokens minted with the library and a clock elsewhere in time, from the same key file.
+    let ring = Arc::new(KeyRing::load(&keys).unwrap());
+    let at = |offset: i64| {
+        let now = SystemClock.now().as_unix();
+        let clock = ManualClock::new(keycard::Timestamp::from_unix(now + offset).unwrap());
+        Issuer::new(ring.clone())
+            .with_audience("api")
+            .with_clock(Arc::new(clock))
+    };
+    let expired = at(-3600).access("alice").mint().unwrap();
+    rejected(&v(expired.as_str()), "expired");
+    let future = at(3600).access("alice").mint().unwrap();
+    rejected(&v(future.as_str()), "not_yet_valid");
+    let refresh = at(0).refresh("alice").mint().unwrap();
+    rejected(&v(refresh.as_str()), "wrong_token_type");
+    let o = keycard(&[
+        "verify",
+        "--keys",
+        p(&keys),
+        "--aud",
+        "api",
+        "--leeway",
+        "2h",
+        future.as_str(),
+    ]);
+    assert_eq!(o.code, 0, "a leeway covers the skew: {}", o.stderr);
+    let _ = Format::Jwt;
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let dir = tempdir("usage");
+    let keys = keyset(&dir);
+    let garbage = dir.join("garbage.json");
+    std::fs::write(&garbage, "not json").unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["frobnicate"],
+        vec!["verify", "--keys", p(&keys), "--bogus", "x"],
+        vec!["verify", "--keys", "/nonexistent/keys.json", "x.y.z"],
+        vec!["verify", "--keys", p(&garbage), "x.y.z"],
+        vec!["mint", "--keys", p(&keys), "--sub", "a", "--ttl", "15x"],
+        vec!["mint", "--keys", p(&keys), "--sub", "a", "--ttl", "-5m"],
+        vec![
+            "mint",
+            "--keys",
+            p(&keys),
+            "--sub",
+            "a",
+            "--format",
+            "v5.public",
+        ],
+        vec![
+            "mint",
+            "--keys",
+            p(&keys),
+            "--sub",
+            "a",
+            "--kid",
+            "no-such-kid",
+        ],
+        vec!["mint", "--keys", p(&keys), "--sub", "a", "--claim", "x"],
+        vec![
+            "mint",
+            "--keys",
+            p(&keys),
+            "--sub",
+            "a",
+            "--claim",
+            "x=not json",
+        ],
+        vec!["mint", "--keys", p(&keys), "--sub", "a", "--claim", "exp=5"],
+        vec!["paserk", "--keys", p(&keys), "--kid", "nope"],
+        vec![
+            "revoke",
+            "--revocations",
+            "/nonexistent/dir/r.bin",
+            "--jti",
+            "x",
+        ],
+        vec!["verify", "--keys", p(&keys), "--leeway", "1y", "x.y.z"],
+    ];
+    for args in cases {
+        let o = keycard(&args);
+        assert_eq!(o.code, 2, "{args:?}: {} {}", o.stdout, o.stderr);
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn inspect_decodes_without_verifying() {
+    let dir = tempdir("inspect");
+    let keys = keyset(&dir);
+    for format in ["jwt", "v4.public", "v4.local"] {
+        let token = ok(&[
+            "mint",
+            "--keys",
+            p(&keys),
+            "--sub",
+            "alice",
+            "--format",
+            format,
+        ]);
+        let out: Value = serde_json::from_str(&ok(&["inspect", &token])).unwrap();
+        assert_eq!(out["verified"], false);
+        assert_eq!(out["format"], format);
+        if format == "v4.local" {
+            assert!(out["claims"].is_null(), "encrypted");
+            assert!(
+                out["footer"]["kid"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("k4.lid.")
+            );
+        } else {
+            assert_eq!(out["claims"]["sub"], "alice");
+        }
+    }
+    // Even a token signed by nobody: inspect still says what it claims, and that it is unverified.
+    let forged = format!(
+        "{}.{}.",
+        common::b64(br#"{"alg":"none"}"#),
+        common::b64(br#"{"sub":"root"}"#)
+    );
+    let out: Value = serde_json::from_str(&ok(&["inspect", &forged])).unwrap();
+    assert_eq!(out["claims"]["sub"], "root");
+    assert_eq!(out["verified"], false);
+    rejected(&keycard(&["inspect", "%%%"]), "malformed");
+}
+
+#[test]
+fn jwks_and_paserk_exports() {
+    let dir = tempdir("export");
+    let keys = dir.join("keys.json");
+    let ed = ok(&["keygen", "--keys", p(&keys), "--alg", "EdDSA"]);
+    let es = ok(&["keygen", "--keys", p(&keys), "--alg", "ES256"]);
+    let hs = ok(&["keygen", "--keys", p(&keys), "--alg", "HS256"]);
+    let pid = ok(&["keygen", "--keys", p(&keys), "--alg", "v4.public"]);
+    let lid = ok(&["keygen", "--keys", p(&keys), "--alg", "v4.local"]);
+    let jwks: Value = serde_json::from_str(&ok(&["jwks", "--keys", p(&keys)])).unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, [ed.as_str(), es.as_str()], "JWT public keys only");
+    let text = jwks.to_string();
+    for private in ["\"d\"", "\"k\"", "\"p\"", "\"q\"", "\"dp\""] {
+        assert!(!text.contains(private));
+    }
+    assert!(ok(&["paserk", "--keys", p(&keys), "--kid", &pid]).starts_with("k4.public."));
+    assert!(
+        ok(&["paserk", "--keys", p(&keys), "--kid", &pid, "--secret"]).starts_with("k4.secret.")
+    );
+    assert!(
+        ok(&["paserk", "--keys", p(&keys), "--kid", &lid, "--secret"]).starts_with("k4.local.")
+    );
+    usage_error(&keycard(&["paserk", "--keys", p(&keys), "--kid", &lid]));
+    usage_error(&keycard(&["paserk", "--keys", p(&keys), "--kid", &hs]));
+}
+
+#[test]
+fn paserk_and_jwk_import_round_trips() {
+    let dir = tempdir("import");
+    let a = keyset(&dir);
+    let b = dir.join("b.json");
+    let set: Value = serde_json::from_str(&std::fs::read_to_string(&a).unwrap()).unwrap();
+    let pid = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["alg"] == "v4.public")
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let public = ok(&["paserk", "--keys", p(&a), "--kid", &pid]);
+    // The kid of a PASETO key must be its PASERK id.
+    usage_error(&keycard(&[
+        "import",
+        "--keys",
+        p(&b),
+        "--kid",
+        "other",
+        "--paserk",
+        &public,
+    ]));
+    assert_eq!(
+        ok(&[
+            "import",
+            "--keys",
+            p(&b),
+            "--kid",
+            &pid,
+            "--paserk",
+            &public
+        ]),
+        pid
+    );
+    let token = ok(&[
+        "mint",
+        "--keys",
+        p(&a),
+        "--sub",
+        "alice",
+        "--format",
+        "v4.public",
+    ]);
+    assert!(ok(&["verify", "--keys", p(&b), &token]).contains("alice"));
+    // A public key cannot become the active signing key, and b cannot mint with it.
+    usage_error(&keycard(&[
+        "import",
+        "--keys",
+        p(&dir.join("c.json")),
+        "--kid",
+        &pid,
+        "--paserk",
+        &public,
+        "--active",
+    ]));
+    usage_error(&keycard(&[
+        "mint",
+        "--keys",
+        p(&b),
+        "--sub",
+        "x",
+        "--format",
+        "v4.public",
+    ]));
+
+    // A secret PASERK imported with --active mints tokens the original verifies.
+    let secret = ok(&["paserk", "--keys", p(&a), "--kid", &pid, "--secret"]);
+    let c = dir.join("c.json");
+    ok(&[
+        "import",
+        "--keys",
+        p(&c),
+        "--kid",
+        &pid,
+        "--paserk",
+        &secret,
+        "--active",
+    ]);
+    let token = ok(&[
+        "mint",
+        "--keys",
+        p(&c),
+        "--sub",
+        "carol",
+        "--format",
+        "v4.public",
+    ]);
+    assert!(ok(&["verify", "--keys", p(&a), &token]).contains("carol"));
+
+    // A public JWK (with its alg given on the command line).
+    let jwks: Value = serde_json::from_str(&ok(&["jwks", "--keys", p(&a)])).unwrap();
+    let mut jwk = jwks["keys"][0].clone();
+    let kid = jwk["kid"].as_str().unwrap().to_owned();
+    jwk.as_object_mut().unwrap().remove("alg");
+    let file = dir.join("ed.jwk");
+    std::fs::write(&file, jwk.to_string()).unwrap();
+    usage_error(&keycard(&[
+        "import",
+        "--keys",
+        p(&b),
+        "--kid",
+        &kid,
+        "--jwk",
+        p(&file),
+    ]));
+    ok(&[
+        "import",
+        "--keys",
+        p(&b),
+        "--kid",
+        &kid,
+        "--jwk",
+        p(&file),
+        "--alg",
+        "EdDSA",
+    ]);
+    let token = ok(&["mint", "--keys", p(&a), "--sub", "dave"]);
+    assert!(ok(&["verify", "--keys", p(&b), &token]).contains("dave"));
+}
+
+#[test]
+fn revoke_then_verify_with_revocations() {
+    let dir = tempdir("revoke");
+    let keys = keyset(&dir);
+    let revs = dir.join("revoked.bin");
+    let t1 = ok(&["mint", "--keys", p(&keys), "--sub", "alice"]);
+    let t2 = ok(&[
+        "mint",
+        "--keys",
+        p(&keys),
+        "--sub",
+        "bob",
+        "--format",
+        "v4.public",
+    ]);
+    let t3 = ok(&[
+        "mint",
+        "--keys",
+        p(&keys),
+        "--sub",
+        "carol",
+        "--format",
+        "v4.local",
+    ]);
+    let claims = |t: &str| -> Value {
+        serde_json::from_str(&ok(&["verify", "--keys", p(&keys), t])).unwrap()
+    };
+    let jti = claims(&t1)["jti"].as_str().unwrap().to_owned();
+    let sid = claims(&t2)["sid"].as_str().unwrap().to_owned();
+    let with_list =
+        |t: &str| keycard(&["verify", "--keys", p(&keys), "--revocations", p(&revs), t]);
+
+    // A missing revocation file is an I/O error, not "nothing revoked".
+    usage_error(&with_list(&t1));
+    assert_eq!(
+        ok(&["revoke", "--revocations", p(&revs), "--jti", &jti]),
+        ""
+    );
+    rejected(&with_list(&t1), "revoked");
+    assert_eq!(with_list(&t2).code, 0);
+    ok(&[
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--sid",
+        &sid,
+        "--ttl",
+        "2h",
+    ]);
+    rejected(&with_list(&t2), "revoked");
+    assert_eq!(with_list(&t3).code, 0);
+    ok(&[
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--sub",
+        "carol",
+        "--until",
+        "2099-01-01T00:00:00Z",
+    ]);
+    rejected(&with_list(&t3), "revoked");
+    // A token of carol minted after the cutoff (a second later) is not revoked.
+    std::thread::sleep(Duration::from_millis(1100));
+    let t4 = ok(&["mint", "--keys", p(&keys), "--sub", "carol"]);
+    assert_eq!(with_list(&t4).code, 0);
+    usage_error(&keycard(&["revoke", "--revocations", p(&revs)]));
+    usage_error(&keycard(&[
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--jti",
+        "a",
+        "--until",
+        "tomorrow",
+    ]));
+    usage_error(&keycard(&[
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--jti",
+        "a",
+        "--sid",
+        "b",
+    ]));
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in [
+        "keygen", "import", "jwks", "paserk", "mint", "verify", "inspect", "revoke",
+    ] {
+        let o = keycard(&[cmd, "--help"]);
+        assert_eq!(o.code, 0);
+        assert!(o.stdout.contains("Example: keycard"), "{cmd}");
+    }
+    assert_eq!(keycard(&["--help"]).code, 0);
+    assert_eq!(keycard(&["--version"]).code, 0);
+}
+
+#[test]
+fn never_panics_on_odd_input() {
+    let dir = tempdir("odd");
+    let keys = keyset(&dir);
+    let tokens = [
+        "",
+        ".",
+        "..",
+        "...",
+        "-",
+        "--",
+        "v4.public.",
+        "v4.local..",
+        "eyJ.eyJ.",
+        "\u{1}",
+        "a.b.c.d.e.f",
+        "\u{202e}",
+        "v4.public.AAAA.AAAA.AAAA",
+    ];
+    for t in tokens {
+        for cmd in ["verify", "inspect"] {
+            let args: Vec<&str> = if cmd == "verify" {
+                vec!["verify", "--keys", p(&keys), "--", t]
+            } else {
+                vec!["inspect", "--", t]
+            };
+            let o = keycard(&args);
+            assert!(
+                matches!(o.code, 1 | 2),
+                "{cmd} {t:?}: {} {}",
+                o.code,
+                o.stderr
+            );
+        }
+    }
+    let o = keycard_stdin(&["verify", "--keys", p(&keys), "-"], Some("\u{ff}\u{fe}"));
+    assert!(matches!(o.code, 1 | 2));
+}
+
+// --- Interop through the CLI: PyJWT verifies `keycard mint` tokens against `keycard jwks`, and
+// a PyJWT-minted token verifies with `keycard verify` after `keycard import`.
+
+const PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyjwt_cli.py");
+
+fn pyjwt_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        let _ = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "pyjwt>=2.8",
+                "cryptography",
+            ])
+            .status();
+    }
+    let ok = Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PyJWT is required under CI"
+        );
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED CLI/PyJWT interop: PyJWT unavailable"
+        );
+    }
+    ok
+}
+
+fn python(args: &[&str]) -> String {
+    let o = Command::new("python3").arg(PY).args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn cli_interop_with_pyjwt() {
+    if !pyjwt_available() {
+        return;
+    }
+    let dir = tempdir("pyjwt");
+    let keys = dir.join("keys.json");
+    for alg in ["ES256", "EdDSA"] {
+        ok(&["keygen", "--keys", p(&keys), "--alg", alg]);
+        let token = ok(&[
+            "mint",
+            "--keys",
+            p(&keys),
+            "--sub",
+            "alice",
+            "--aud",
+            "api",
+            "--iss",
+            "https://auth.test",
+        ]);
+        let jwks = dir.join("jwks.json");
+        std::fs::write(&jwks, ok(&["jwks", "--keys", p(&keys)])).unwrap();
+        let claims: Value =
+            serde_json::from_str(&python(&["verify-jwks", p(&jwks), &token])).unwrap();
+        assert_eq!(claims["sub"], "alice", "{alg}");
+    }
+    // PyJWT makes its own Ed25519 key, publishes the public JWK, and mints.
+    let jwk_file = dir.join("py.jwk");
+    let token = python(&["keygen-mint", p(&jwk_file), "py-key-1"]);
+    ok(&[
+        "import",
+        "--keys",
+        p(&keys),
+        "--kid",
+        "py-key-1",
+        "--jwk",
+        p(&jwk_file),
+    ]);
+    let out = ok(&[
+        "verify",
+        "--keys",
+        p(&keys),
+        "--aud",
+        "api",
+        "--iss",
+        "https://auth.test",
+        &token,
+    ]);
+    let claims: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(claims["sub"], "from-python");
+}
