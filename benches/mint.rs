@@ -41,6 +41,27 @@ fn bench_mint(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        if *name == "jwt_eddsa" {
+            // The primitive's own sign/verify ratio: the floor for the mint/verify ratio.
+            use ed25519_dalek::{Signer as _, Verifier as _};
+            let jwk: serde_json::Value =
+                serde_json::from_str(&keys.get(kid.as_str()).unwrap().to_secret_jwk().unwrap())
+                    .unwrap();
+            use base64::Engine as _;
+            let seed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(jwk["d"].as_str().unwrap())
+                .unwrap();
+            let sk = ed25519_dalek::SigningKey::from_bytes(&seed.try_into().unwrap());
+            let vk = sk.verifying_key();
+            let (input, _) = token.as_str().rsplit_once('.').unwrap();
+            let sig = sk.sign(input.as_bytes());
+            g.bench_function("raw_sign", |b| {
+                b.iter(|| sk.sign(black_box(input.as_bytes())))
+            });
+            g.bench_function("raw_verify", |b| {
+                b.iter(|| vk.verify(black_box(input.as_bytes()), &sig).unwrap())
+            });
+        }
         g.bench_function("mint", |b| {
             b.iter(|| {
                 issuer

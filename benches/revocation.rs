@@ -23,17 +23,16 @@ use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, Timestamp, TokenId, Ve
 
 const FAR: i64 = 4_000_000_000;
 
-fn ids(prefix: &str, n: usize) -> Vec<TokenId> {
-    (0..n)
-        .map(|i| TokenId::new(&format!("{prefix}{i:012}")).unwrap())
-        .collect()
+/// Ids as keycard mints them: 128 random bits, base64url.
+fn ids(n: usize) -> Vec<TokenId> {
+    (0..n).map(|_| TokenId::random()).collect()
 }
 
 /// A list of `n` revoked tokens, compacted (everything in the sorted base).
 fn list_of(n: usize) -> (RevocationList, Vec<TokenId>) {
     let list = RevocationList::new();
     let until = Timestamp::from_unix(FAR).unwrap();
-    let revoked = ids("r", n);
+    let revoked = ids(n);
     for chunk in revoked.chunks(100_000) {
         for id in chunk {
             list.revoke_token(id, until).unwrap();
@@ -44,17 +43,18 @@ fn list_of(n: usize) -> (RevocationList, Vec<TokenId>) {
 }
 
 fn key(id: &TokenId) -> [u8; 16] {
-    // A stand-in 16-byte key for the raw structures (the ids are distinct, so are the keys).
+    // The raw structures hold the id's 16 decoded bytes, as keycard's list does.
+    use base64::Engine as _;
     let mut k = [0u8; 16];
-    let b = id.as_str().as_bytes();
-    let n = b.len().min(16);
-    k[..n].copy_from_slice(&b[b.len() - n..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode_slice(id.as_str(), &mut k)
+        .unwrap();
     k
 }
 
 fn bench_size(c: &mut Criterion, n: usize, group: &str) {
     let (list, revoked) = list_of(n);
-    let fresh = ids("f", 4096);
+    let fresh = ids(4096);
     let probe_revoked: Vec<TokenId> = revoked.iter().step_by(n / 4096).cloned().collect();
 
     let set: HashSet<[u8; 16]> = revoked.iter().map(key).collect();

@@ -7,8 +7,8 @@
 //! 2. `kid` names a key of the ring that may verify now (`unknown_key`);
 //! 3. `alg` equals the algorithm bound to that key, byte for byte (`algorithm_mismatch`: this is
 //!    what stops `alg: none` and HS256-with-a-public-key confusion);
-//! 4. the signature has the algorithm's exact length and verifies (`bad_signature`);
-//! 5. only then is the payload decoded.
+//! 4. payload and signature are strict base64url (`malformed`);
+//! 5. the signature has the algorithm's exact length and verifies (`bad_signature`).
 
 use std::sync::Arc;
 
@@ -25,14 +25,20 @@ const FORBIDDEN: &[&str] = &["jku", "x5u", "jwk", "x5c", "crit", "b64", "enc", "
 /// Seals `payload` (claims JSON) as a JWT signed by `key`.
 pub(crate) fn seal(key: &Key, kind: TokenType, payload: &[u8]) -> Result<String> {
     debug_assert_eq!(key.format(), Format::Jwt);
-    let header = serde_json::json!({
-        "alg": key.algorithm().name(),
-        "kid": key.kid().as_str(),
-        "typ": kind.jwt_typ(),
-    })
-    .to_string();
-    let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
-    b64::encode_into(header.as_bytes(), &mut out);
+    let slot = match kind {
+        TokenType::Access => 0,
+        TokenType::Refresh => 1,
+    };
+    let header = key.prefix(slot, || {
+        let json = serde_json::json!({
+            "alg": key.algorithm().name(),
+            "kid": key.kid().as_str(),
+            "typ": kind.jwt_typ(),
+        });
+        b64::encode(json.to_string().as_bytes())
+    });
+    let mut out = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
+    out.push_str(header);
     out.push('.');
     b64::encode_into(payload, &mut out);
     let sig = key.material().sign(&[out.as_bytes()])?;
@@ -75,18 +81,24 @@ pub(crate) fn open(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened>
         });
     }
 
-    let sig_len = match key.algorithm() {
+    // The payload and signature are decoded (strictly) before the signature is checked, so a
+    // malformed token is `malformed` whether or not it is also forged.
+    let payload = b64::decode(payload_b64)?;
+    // Room for more than any signature, so a slightly long segment is still checked for its
+    // alphabet (`malformed`) before its length (`bad_signature`).
+    let mut sig = [0u8; 96];
+    let sig_len = b64::decode_to_slice(sig_b64, &mut sig).map_err(|e| match e {
+        Error::Malformed("base64url segment too long") => Error::BadSignature,
+        other => other,
+    })?;
+    let want = match key.algorithm() {
         Algorithm::HS256 => 32,
         _ => 64,
     };
-    if b64::decoded_len(sig_b64.len()) != Some(sig_len) {
-        return Err(Error::BadSignature);
-    }
-    let mut sig = [0u8; 64];
-    b64::decode_to_slice(sig_b64, &mut sig[..sig_len])?;
-    if !key
-        .material()
-        .verify(&[signing_input.as_bytes()], &sig[..sig_len])
+    if sig_len != want
+        || !key
+            .material()
+            .verify(&[signing_input.as_bytes()], &sig[..sig_len])
     {
         return Err(Error::BadSignature);
     }
@@ -95,7 +107,7 @@ pub(crate) fn open(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened>
     Ok(Opened {
         key: Arc::clone(key),
         kind,
-        payload: b64::decode(payload_b64)?,
+        payload,
     })
 }
 

@@ -25,6 +25,9 @@ pub struct Key {
     kid: Kid,
     alg: Algorithm,
     material: Material,
+    /// Wire prefixes computed on first use and kept (for JWT keys: the base64url JOSE header of
+    /// access and refresh tokens), so minting never re-serializes them.
+    prefixes: [std::sync::OnceLock<String>; 2],
 }
 
 impl Key {
@@ -38,7 +41,21 @@ impl Key {
             Format::Jwt => Kid::random()?,
             Format::V4Public | Format::V4Local => super::paserk::paserk_id(alg, &material)?,
         };
-        Ok(Key { kid, alg, material })
+        Ok(Key::assemble(kid, alg, material))
+    }
+
+    fn assemble(kid: Kid, alg: Algorithm, material: Material) -> Key {
+        Key {
+            kid,
+            alg,
+            material,
+            prefixes: Default::default(),
+        }
+    }
+
+    /// The cached wire prefix `slot` (0 or 1), computed by `make` on first use.
+    pub(crate) fn prefix(&self, slot: usize, make: impl FnOnce() -> String) -> &str {
+        self.prefixes[slot % 2].get_or_init(make)
     }
 
     /// A fresh key with a chosen kid. For PASETO keys the kid must be the key's PASERK id, which
@@ -49,11 +66,7 @@ impl Key {
                 "the kid of a {alg} key is its PASERK id; it cannot be chosen"
             )));
         }
-        Ok(Key {
-            kid,
-            alg,
-            material: Material::generate(alg)?,
-        })
+        Ok(Key::assemble(kid, alg, Material::generate(alg)?))
     }
 
     /// Builds a key from material, checking the kid rules of its format.
@@ -72,7 +85,7 @@ impl Key {
                 id
             }
         };
-        Ok(Key { kid, alg, material })
+        Ok(Key::assemble(kid, alg, material))
     }
 
     /// The key id.
@@ -98,11 +111,11 @@ impl Key {
     /// A public-only copy of an asymmetric key (same kid and algorithm); `None` for HS256 and
     /// `v4.local`, which have no public half.
     pub fn to_public(&self) -> Option<Key> {
-        Some(Key {
-            kid: self.kid.clone(),
-            alg: self.alg,
-            material: self.material.to_public()?,
-        })
+        Some(Key::assemble(
+            self.kid.clone(),
+            self.alg,
+            self.material.to_public()?,
+        ))
     }
 
     /// The raw public key: 32 bytes for Ed25519, the 65-byte uncompressed point for P-256.

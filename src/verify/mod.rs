@@ -29,7 +29,7 @@ use crate::claims::{
 use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
 use crate::format::{self, Opened, jwt, paseto};
-use crate::keys::{Format, KeyRing, Kid};
+use crate::keys::{Format, Key, KeyRing, Kid};
 
 /// What a revocation check learns about a token that passed every other check.
 #[derive(Clone, Copy, Debug)]
@@ -224,7 +224,7 @@ impl Verifier {
         Ok(Verified {
             claims,
             format,
-            kid: key.kid().clone(),
+            key,
             _kind: PhantomData,
         })
     }
@@ -264,7 +264,7 @@ impl Verifier {
 pub struct Verified<K: TokenKind, C = NoCustomClaims> {
     claims: Claims<C>,
     format: Format,
-    kid: Kid,
+    key: Arc<Key>,
     _kind: PhantomData<K>,
 }
 
@@ -283,7 +283,7 @@ impl<K: TokenKind, C> Verified<K, C> {
     }
     /// The key that verified it.
     pub fn kid(&self) -> &Kid {
-        &self.kid
+        self.key.kid()
     }
     /// Shorthand for `claims().subject()`.
     pub fn subject(&self) -> &str {
@@ -303,7 +303,7 @@ impl<K: TokenKind, C: std::fmt::Debug> std::fmt::Debug for Verified<K, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verified")
             .field("format", &self.format)
-            .field("kid", &self.kid)
+            .field("kid", self.key.kid())
             .field("claims", &self.claims)
             .finish()
     }
