@@ -17,12 +17,23 @@ use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, Timestamp, TokenId, Ve
 
 const RUN: Duration = Duration::from_secs(4);
 
+/// What the writer thread does alongside the readers.
+#[derive(Clone, Copy, PartialEq)]
+enum Writer {
+    /// Nothing: pure read scaling, for reference.
+    Idle,
+    /// 1,000 revocations per second and `prune()` every second.
+    Prune,
+    /// 1,000 revocations per second and a full `compact()` every second.
+    Compact,
+}
+
 fn run(
     verifier: &Verifier,
     token: &str,
     list: &Arc<RevocationList>,
     readers: usize,
-    compact: bool,
+    writer: Writer,
 ) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
@@ -30,6 +41,9 @@ fn run(
         let writer_stop = stop.clone();
         let writer_list = list.clone();
         s.spawn(move || {
+            if writer == Writer::Idle {
+                return;
+            }
             let mut n = 0u64;
             let start = Instant::now();
             while !writer_stop.load(Ordering::Relaxed) {
@@ -41,7 +55,7 @@ fn run(
                     n += 1;
                 }
                 if n % 1000 == 0 {
-                    let pruned = if compact {
+                    let pruned = if writer == Writer::Compact {
                         writer_list.compact()
                     } else {
                         writer_list.prune()
@@ -97,10 +111,13 @@ fn main() {
             .unwrap()
             .kid;
         let token = issuer.access("alice").kid(&kid).mint().unwrap();
-        for compact in [false, true] {
-            let one = run(&verifier, token.as_str(), &list, 1, compact);
-            let two = run(&verifier, token.as_str(), &list, 2, compact);
-            let scenario = if compact { "compact" } else { "prune" };
+        for (writer, scenario) in [
+            (Writer::Idle, "idle"),
+            (Writer::Prune, "prune"),
+            (Writer::Compact, "compact"),
+        ] {
+            let one = run(&verifier, token.as_str(), &list, 1, writer);
+            let two = run(&verifier, token.as_str(), &list, 2, writer);
             println!(
                 "concurrency/{label}/{scenario}: 1 thread {one:.0} verifies/s, 2 threads {two:.0}/s, ratio {:.2}",
                 two / one

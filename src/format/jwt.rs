@@ -10,8 +10,6 @@
 //! 4. payload and signature are strict base64url (`malformed`);
 //! 5. the signature has the algorithm's exact length and verifies (`bad_signature`).
 
-use std::sync::Arc;
-
 use super::{MAX_HEADER_CHARS, Opened};
 use crate::claims::TokenType;
 use crate::clock::Timestamp;
@@ -48,7 +46,7 @@ pub(crate) fn seal(key: &Key, kind: TokenType, payload: &[u8]) -> Result<String>
 }
 
 /// Opens a JWT: header, key, algorithm, signature, payload (see the module docs for the order).
-pub(crate) fn open(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened> {
+pub(crate) fn open<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> Result<Opened<'k>> {
     // `detect` has checked the alphabet and that there are exactly two dots.
     let (signing_input, sig_b64) = token
         .rsplit_once('.')
@@ -104,11 +102,7 @@ pub(crate) fn open(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened>
     }
 
     let kind = typ.as_deref().and_then(TokenType::from_jwt_typ);
-    Ok(Opened {
-        key: Arc::clone(key),
-        kind,
-        payload,
-    })
+    Ok(Opened { key, kind, payload })
 }
 
 #[cfg(test)]

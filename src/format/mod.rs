@@ -7,8 +7,6 @@
 pub(crate) mod jwt;
 pub(crate) mod paseto;
 
-use std::sync::Arc;
-
 use crate::claims::TokenType;
 use crate::error::{Error, Result};
 use crate::keys::{Format, Key};
@@ -54,9 +52,11 @@ fn is_paseto_like(token: &str) -> bool {
 }
 
 /// A token whose signature (or authentication tag) has been checked, not yet its claims.
-pub(crate) struct Opened {
+/// It borrows the key from the key-ring snapshot rather than cloning its `Arc`: a reference-count
+/// update on every verification would be a write to memory shared by every verifying thread.
+pub(crate) struct Opened<'k> {
     /// The key that verified it.
-    pub(crate) key: Arc<Key>,
+    pub(crate) key: &'k Key,
     /// The kind the signed content says it is; `None` for a JWT with no or a foreign `typ`.
     pub(crate) kind: Option<TokenType>,
     /// The claims JSON.

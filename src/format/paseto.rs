@@ -9,8 +9,6 @@
 //! Footers are JSON: `{"kid":"k4.pid.…"}` for access tokens, plus `"typ":"rt"` for refresh
 //! tokens (a hint; the binding is the implicit assertion, see `claims::kind`).
 
-use std::sync::Arc;
-
 use pasetors::token::{Local, UntrustedToken};
 use pasetors::version4::{LocalToken, V4};
 
@@ -115,12 +113,7 @@ fn read_footer(footer: &[u8]) -> Result<(String, TokenType)> {
 }
 
 /// Finds the key a footer names and checks it is of `alg`.
-fn footer_key<'k>(
-    keys: &'k KeySet,
-    kid: &str,
-    alg: Algorithm,
-    now: Timestamp,
-) -> Result<&'k Arc<Key>> {
+fn footer_key<'k>(keys: &'k KeySet, kid: &str, alg: Algorithm, now: Timestamp) -> Result<&'k Key> {
     let key = keys
         .find(kid, now)
         .ok_or_else(|| Error::unknown_key(Some(kid)))?;
@@ -135,7 +128,7 @@ fn footer_key<'k>(
 }
 
 /// Opens a `v4.public` token.
-pub(crate) fn open_public(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened> {
+pub(crate) fn open_public<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> Result<Opened<'k>> {
     let rest = &token[PUBLIC_HEADER.len()..];
     let (body_b64, footer_b64) = rest.split_once('.').unwrap_or((rest, ""));
     if footer_b64.len() > MAX_HEADER_CHARS {
@@ -158,14 +151,14 @@ pub(crate) fn open_public(token: &str, keys: &KeySet, now: Timestamp) -> Result<
     }
     body.truncate(sig_at);
     Ok(Opened {
-        key: Arc::clone(key),
+        key,
         kind: Some(hint),
         payload: body,
     })
 }
 
 /// Opens a `v4.local` token.
-pub(crate) fn open_local(token: &str, keys: &KeySet, now: Timestamp) -> Result<Opened> {
+pub(crate) fn open_local<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> Result<Opened<'k>> {
     let footer_len = token[LOCAL_HEADER.len()..]
         .split_once('.')
         .map_or(0, |(_, f)| f.len());
@@ -180,7 +173,7 @@ pub(crate) fn open_local(token: &str, keys: &KeySet, now: Timestamp) -> Result<O
     let trusted = LocalToken::decrypt(sk, &untrusted, None, Some(hint.implicit_assertion()))
         .map_err(|_| Error::BadSignature)?;
     Ok(Opened {
-        key: Arc::clone(key),
+        key,
         kind: Some(hint),
         payload: trusted.payload().as_bytes().to_vec(),
     })
@@ -320,9 +313,9 @@ mod tests {
 
     #[test]
     fn empty_footer_or_payload() {
-        let key = Arc::new(Key::generate(Algorithm::V4Public).unwrap());
+        let key = std::sync::Arc::new(Key::generate(Algorithm::V4Public).unwrap());
         let mut set = KeySet::default();
-        set.push_for_tests(Arc::clone(&key));
+        set.push_for_tests(std::sync::Arc::clone(&key));
         let now = Timestamp::EPOCH;
         let sig_only = format!("{PUBLIC_HEADER}{}", b64::encode(&[0u8; 64]));
         assert_eq!(

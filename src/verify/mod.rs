@@ -29,7 +29,7 @@ use crate::claims::{
 use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
 use crate::format::{self, Opened, jwt, paseto};
-use crate::keys::{Format, Key, KeyRing, Kid};
+use crate::keys::{Format, KeyRing, Kid};
 
 /// What a revocation check learns about a token that passed every other check.
 #[derive(Clone, Copy, Debug)]
@@ -186,13 +186,11 @@ impl Verifier {
             }));
         }
         let now = self.clock.now();
-        let Opened { key, kind, payload } = {
-            let keys = self.keys.snapshot();
-            match format {
-                Format::Jwt => jwt::open(token, &keys, now)?,
-                Format::V4Public => paseto::open_public(token, &keys, now)?,
-                Format::V4Local => paseto::open_local(token, &keys, now)?,
-            }
+        let keys = self.keys.snapshot();
+        let Opened { key, kind, payload } = match format {
+            Format::Jwt => jwt::open(token, &keys, now)?,
+            Format::V4Public => paseto::open_public(token, &keys, now)?,
+            Format::V4Local => paseto::open_local(token, &keys, now)?,
         };
         let claims = RawClaims::read(&payload, TimeEncoding::of(format))?.require()?;
         self.check_claims(&claims, now)?;
@@ -224,7 +222,7 @@ impl Verifier {
         Ok(Verified {
             claims,
             format,
-            key,
+            kid: key.kid().clone(),
             _kind: PhantomData,
         })
     }
@@ -264,7 +262,7 @@ impl Verifier {
 pub struct Verified<K: TokenKind, C = NoCustomClaims> {
     claims: Claims<C>,
     format: Format,
-    key: Arc<Key>,
+    kid: Kid,
     _kind: PhantomData<K>,
 }
 
@@ -283,7 +281,7 @@ impl<K: TokenKind, C> Verified<K, C> {
     }
     /// The key that verified it.
     pub fn kid(&self) -> &Kid {
-        self.key.kid()
+        &self.kid
     }
     /// Shorthand for `claims().subject()`.
     pub fn subject(&self) -> &str {
@@ -303,7 +301,7 @@ impl<K: TokenKind, C: std::fmt::Debug> std::fmt::Debug for Verified<K, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verified")
             .field("format", &self.format)
-            .field("kid", self.key.kid())
+            .field("kid", &self.kid)
             .field("claims", &self.claims)
             .finish()
     }
