@@ -1,7 +1,7 @@
 //! The one error type, with a stable machine-readable [`Error::kind`] code.
 //!
 //! Messages carry non-secret context (key ids, instants, sizes) and never token text or key bytes.
-//! Values read from an untrusted token (a `kid`, an `alg`) appear only after [`sanitize`] has
+//! Values read from an untrusted token (a `kid`, an `alg`) appear only after `sanitize` has
 //! bounded and filtered them, so an error message cannot be used to inject into logs.
 
 use crate::clock::Timestamp;

@@ -26,7 +26,7 @@ pub const NOW: i64 = 1_800_000_000;
 pub struct Fixture {
     /// Keys: EdDSA (active JWT), ES256, HS256, v4.public, v4.local, from fixed seeds.
     pub keys: Arc<KeyRing>,
-    /// Mints with `iss` "https://fuzz.test" and `aud` "api".
+    /// Mints with `iss` `https://fuzz.test` and `aud` `api`.
     pub issuer: Issuer,
     /// Requires that `iss` and `aud`.
     pub verifier: Verifier,
