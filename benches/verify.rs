@@ -146,6 +146,23 @@ fn bench_jwt(c: &mut Criterion, alg: Algorithm, group: &str) {
                 .unwrap()
         })
     });
+    if alg == Algorithm::EdDSA {
+        // The full path of target 1: a revocation lookup against 1M live entries included.
+        let list = keycard::revocation::RevocationList::new();
+        let far = keycard::Timestamp::from_unix(4_000_000_000).unwrap();
+        for _ in 0..1_000_000 {
+            list.revoke_token(&keycard::TokenId::random(), far).unwrap();
+        }
+        list.compact().unwrap();
+        let with_list = verifier.clone().with_revocations(Arc::new(list));
+        g.bench_function("keycard_with_1m_revocations", |b| {
+            b.iter(|| {
+                with_list
+                    .verify_access::<NoCustomClaims>(black_box(&token))
+                    .unwrap()
+            })
+        });
+    }
     let (jalg, dkey) = match alg {
         Algorithm::EdDSA => (
             jsonwebtoken::Algorithm::EdDSA,

@@ -20,7 +20,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("revocation", &["keys", "claims", "verify"]),
     ("refresh", &["keys", "claims", "revocation"]),
     ("stores", &["claims", "refresh", "revocation"]),
-    ("keycard", &["keys", "claims", "issue", "verify", "refresh", "revocation", "stores"]),
+    (
+        "keycard",
+        &[
+            "keys",
+            "claims",
+            "issue",
+            "verify",
+            "refresh",
+            "revocation",
+            "stores",
+        ],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

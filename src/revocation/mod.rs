@@ -526,9 +526,15 @@ impl RevocationList {
 
 impl RevocationCheck for RevocationList {
     fn is_revoked(&self, t: &TokenFacts<'_>) -> bool {
-        self.is_token_revoked(t.token_id)
-            || t.session_id.is_some_and(|sid| self.is_session_revoked(sid))
-            || self.is_subject_revoked(t.subject, t.issued_at)
+        // One snapshot for the three lookups.
+        let state = self.state.load();
+        let found = |kind, id: &[u8]| state.lookup(kind, &self.key(kind, id));
+        found(RevocationKind::Token, t.token_id.as_str().as_bytes()).is_some()
+            || t.session_id.is_some_and(|sid| {
+                found(RevocationKind::Session, sid.as_str().as_bytes()).is_some()
+            })
+            || found(RevocationKind::Subject, t.subject.as_bytes())
+                .is_some_and(|r| secs(t.issued_at) <= r.cutoff)
     }
 
     fn max_leeway(&self) -> Duration {

@@ -1,0 +1,299 @@
+//! Instruction counts per operation under valgrind's callgrind: repeatable on a noisy machine,
+//! where wall-clock ratios drift by ±15% between runs.
+//!
+//! `cargo run --release --example instructions` runs every operation under
+//! `valgrind --tool=callgrind` twice (0 and N iterations), subtracts, and prints instructions per
+//! operation and the ratio to the raw primitive. `… --example instructions -- MODE N` runs one
+//! operation N times (what the table runs under valgrind).
+
+use std::process::Command;
+use std::sync::Arc;
+
+use keycard::revocation::RevocationList;
+use keycard::{Algorithm, Format, Issuer, KeyRing, NoCustomClaims, Timestamp, TokenId, Verifier};
+
+/// (mode, what it is, baseline mode).
+const MODES: &[(&str, &str, &str)] = &[
+    (
+        "raw_eddsa",
+        "Ed25519 verify of the JWT signing input (ed25519-dalek)",
+        "raw_eddsa",
+    ),
+    (
+        "verify_eddsa",
+        "keycard full verify, JWT EdDSA",
+        "raw_eddsa",
+    ),
+    (
+        "verify_eddsa_1m",
+        "… with a 1M-entry revocation list",
+        "raw_eddsa",
+    ),
+    ("mint_eddsa", "keycard mint, JWT EdDSA", "verify_eddsa"),
+    (
+        "raw_hs256",
+        "HMAC-SHA-256 of the JWT signing input (ring)",
+        "raw_hs256",
+    ),
+    (
+        "verify_hs256",
+        "keycard full verify, JWT HS256",
+        "raw_hs256",
+    ),
+    ("mint_hs256", "keycard mint, JWT HS256", "verify_hs256"),
+    (
+        "verify_v4public",
+        "keycard full verify, v4.public",
+        "raw_eddsa",
+    ),
+    (
+        "lookup_1m",
+        "revocation lookup, id not revoked, 1M entries",
+        "lookup_1m",
+    ),
+];
+
+struct Fixture {
+    verifier: Verifier,
+    issuer: Issuer,
+    token: String,
+    key: Arc<keycard::Key>,
+}
+
+/// 2027-01-15T08:00:00Z: the fixed "now" of every fixture.
+const NOW: i64 = 1_800_000_000;
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A fixed key, a fixed clock and a fixed token: the raw and keycard modes verify the very same
+/// bytes with the very same key, so their instruction counts compare exactly (Ed25519
+/// verification's cost depends on the signature).
+fn fixture(alg: Algorithm, list: Option<Arc<RevocationList>>) -> Fixture {
+    let clock = Arc::new(keycard::ManualClock::new(
+        Timestamp::from_unix(NOW).unwrap(),
+    ));
+    let keys = Arc::new(KeyRing::new().with_clock(clock));
+    let jwk = match alg {
+        Algorithm::HS256 => format!(
+            r#"{{"kty":"oct","alg":"HS256","kid":"fixed","k":"{}"}}"#,
+            b64(&[42; 32])
+        ),
+        _ => {
+            use ed25519_dalek::SigningKey;
+            let sk = SigningKey::from_bytes(&[42; 32]);
+            let kid = if alg == Algorithm::EdDSA {
+                r#","kid":"fixed""#
+            } else {
+                ""
+            };
+            format!(
+                r#"{{"kty":"OKP","crv":"Ed25519","alg":"{}","d":"{}","x":"{}"{kid}}}"#,
+                alg.name(),
+                b64(&[42; 32]),
+                b64(sk.verifying_key().as_bytes())
+            )
+        }
+    };
+    keys.add_active(keycard::Key::from_jwk(&jwk).unwrap())
+        .unwrap();
+    let key = keys.active(alg.format()).unwrap();
+    let issuer = Issuer::new(keys.clone())
+        .with_issuer("https://auth.example")
+        .with_audience("api")
+        .with_format(alg.format());
+    let mut verifier = Verifier::new(keys.clone())
+        .with_issuer("https://auth.example")
+        .with_audience("api");
+    if let Some(list) = list {
+        verifier = verifier.with_revocations(list);
+    }
+    let token = if alg.format() == Format::Jwt {
+        // Built by hand so that the token, not only the key, is the same in every run.
+        let header = format!(r#"{{"alg":"{}","kid":"fixed","typ":"at+jwt"}}"#, alg.name());
+        let claims = format!(
+            r#"{{"iss":"https://auth.example","sub":"alice","aud":"api","exp":{},"nbf":{NOW},"iat":{NOW},"jti":"AAECAwQFBgcICQoLDA0ODw","sid":"EBESExQVFhcYGRobHB0eHw"}}"#,
+            NOW + 300
+        );
+        let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+        let sig = if alg == Algorithm::HS256 {
+            let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[42; 32]);
+            ring::hmac::sign(&k, input.as_bytes()).as_ref().to_vec()
+        } else {
+            use ed25519_dalek::Signer as _;
+            ed25519_dalek::SigningKey::from_bytes(&[42; 32])
+                .sign(input.as_bytes())
+                .to_bytes()
+                .to_vec()
+        };
+        format!("{input}.{}", b64(&sig))
+    } else {
+        issuer.access("alice").mint().unwrap().into_string()
+    };
+    Fixture {
+        verifier,
+        issuer,
+        token,
+        key,
+    }
+}
+
+/// A keycard-shaped id from a counter (splitmix64), so runs are identical instruction for
+/// instruction and the subtraction of the 0-iteration run is exact.
+fn id(i: u64) -> TokenId {
+    use base64::Engine as _;
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&mix(2 * i + 1).to_le_bytes());
+    bytes[8..].copy_from_slice(&mix(2 * i + 2).to_le_bytes());
+    TokenId::new(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)).unwrap()
+}
+
+/// 1M revoked ids under a fixed hash key (an empty snapshot of a known key, then additions).
+fn list_1m() -> Arc<RevocationList> {
+    let mut snapshot = b"KCRV\x01\x01".to_vec();
+    snapshot.extend_from_slice(&[7u8; 16]);
+    snapshot.extend_from_slice(&0u64.to_le_bytes());
+    let sum = ring::digest::digest(&ring::digest::SHA256, &snapshot);
+    snapshot.extend_from_slice(&sum.as_ref()[..16]);
+    let list = RevocationList::from_snapshot(&snapshot).unwrap();
+    let far = Timestamp::from_unix(4_000_000_000).unwrap();
+    for i in 0..1_000_000 {
+        list.revoke_token(&id(i), far).unwrap();
+    }
+    list.compact().unwrap();
+    Arc::new(list)
+}
+
+fn secret(key: &keycard::Key) -> Vec<u8> {
+    use base64::Engine as _;
+    let jwk: serde_json::Value = serde_json::from_str(&key.to_secret_jwk().unwrap()).unwrap();
+    let member = if key.algorithm().is_asymmetric() {
+        "d"
+    } else {
+        "k"
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(jwk[member].as_str().unwrap())
+        .unwrap()
+}
+
+fn run(mode: &str, n: usize) {
+    use std::hint::black_box;
+    match mode {
+        "raw_eddsa" => {
+            use ed25519_dalek::Verifier as _;
+            let f = fixture(Algorithm::EdDSA, None);
+            let (input, sig) = f.token.rsplit_once('.').unwrap();
+            use base64::Engine as _;
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(sig)
+                .unwrap();
+            let sig = ed25519_dalek::Signature::from_slice(&sig).unwrap();
+            let pk: [u8; 32] = f.key.public_key_bytes().unwrap().try_into().unwrap();
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).unwrap();
+            for _ in 0..n {
+                vk.verify(black_box(input.as_bytes()), &sig).unwrap();
+            }
+        }
+        "raw_hs256" => {
+            let f = fixture(Algorithm::HS256, None);
+            let (input, sig) = f.token.rsplit_once('.').unwrap();
+            use base64::Engine as _;
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(sig)
+                .unwrap();
+            let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret(&f.key));
+            for _ in 0..n {
+                ring::hmac::verify(&k, black_box(input.as_bytes()), &sig).unwrap();
+            }
+        }
+        "verify_eddsa" | "verify_hs256" | "verify_v4public" | "verify_eddsa_1m" => {
+            let alg = match mode {
+                "verify_hs256" => Algorithm::HS256,
+                "verify_v4public" => Algorithm::V4Public,
+                _ => Algorithm::EdDSA,
+            };
+            let list = (mode == "verify_eddsa_1m").then(list_1m);
+            let f = fixture(alg, list);
+            for _ in 0..n {
+                black_box(
+                    f.verifier
+                        .verify_access::<NoCustomClaims>(black_box(&f.token))
+                        .unwrap(),
+                );
+            }
+        }
+        "mint_eddsa" | "mint_hs256" => {
+            let alg = if mode == "mint_hs256" {
+                Algorithm::HS256
+            } else {
+                Algorithm::EdDSA
+            };
+            let f = fixture(alg, None);
+            for _ in 0..n {
+                black_box(f.issuer.access(black_box("alice")).mint().unwrap());
+            }
+        }
+        "lookup_1m" => {
+            let list = list_1m();
+            let fresh: Vec<TokenId> = (0..1024).map(|i| id(10_000_000 + i)).collect();
+            for i in 0..n {
+                black_box(list.is_token_revoked(black_box(&fresh[i & 1023])));
+            }
+        }
+        other => panic!("unknown mode {other}"),
+    }
+    let _ = Format::Jwt;
+}
+
+/// Instructions callgrind counts for `mode` run `n` times.
+fn count(mode: &str, n: usize) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .args([mode, &n.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text.lines().find(|l| l.contains("Collected"))?;
+    line.rsplit(':')
+        .next()?
+        .trim()
+        .replace(',', "")
+        .parse()
+        .ok()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, n] = args.as_slice() {
+        run(mode, n.parse().unwrap());
+        return;
+    }
+    let mut per_op = std::collections::HashMap::new();
+    println!("| operation | instructions | ratio | to |");
+    println!("|---|---|---|---|");
+    for (mode, what, base) in MODES {
+        let n = if mode.starts_with("lookup") {
+            200_000
+        } else {
+            2_000
+        };
+        let (Some(zero), Some(many)) = (count(mode, 0), count(mode, n)) else {
+            eprintln!("valgrind is needed (apt-get install valgrind)");
+            return;
+        };
+        let ops = (many.saturating_sub(zero)) as f64 / n as f64;
+        per_op.insert(*mode, ops);
+        let ratio = per_op.get(base).map_or(f64::NAN, |b| ops / b);
+        println!("| {what} | {ops:.0} | {ratio:.3} | {base} |");
+    }
+}
