@@ -209,8 +209,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
 /// The claims keycard puts into its refresh tokens besides the registered ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[doc(hidden)]
-pub struct RefreshClaims {
+pub(crate) struct RefreshClaims {
     /// The family generation this token redeems.
     pub(crate) g: u64,
 }
