@@ -556,3 +556,54 @@ fn configuration_is_checked() {
     let keys = Arc::new(KeyRing::new().with_grace(Duration::from_secs(600)));
     assert_eq!(Keycard::builder(keys).build().unwrap_err().kind(), "config");
 }
+
+#[test]
+fn memory_store_revocations_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("keycard-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("revocations.bin");
+    let clock = ManualClock::new(Timestamp::from_unix(T0).unwrap());
+    let keys = Arc::new(
+        KeyRing::new()
+            .with_grace(Duration::from_secs(3600))
+            .with_clock(Arc::new(clock.clone())),
+    );
+    keys.rotate(Algorithm::EdDSA).unwrap();
+    let open = || {
+        let list = keycard::revocation::RevocationList::open(&path)
+            .unwrap()
+            .with_clock(Arc::new(clock.clone()));
+        let store = keycard::stores::MemoryStore::with_revocations(Arc::new(list));
+        Keycard::builder(keys.clone())
+            .store(Arc::new(store))
+            .build()
+            .unwrap()
+    };
+    let (gone, kept, everywhere) = {
+        let kc = open();
+        let a = kc.login("alice", &NoCustomClaims {}, None).unwrap();
+        let b = kc.login("bob", &NoCustomClaims {}, None).unwrap();
+        let c = kc.login("carol", &NoCustomClaims {}, None).unwrap();
+        kc.logout(&kc.verify::<NoCustomClaims>(a.access.as_str()).unwrap())
+            .unwrap();
+        kc.logout_all("carol").unwrap();
+        (a, b, c)
+    };
+    // Restart: a new process opens the same file.
+    let kc = open();
+    assert_eq!(
+        kind(kc.verify::<NoCustomClaims>(gone.access.as_str())),
+        "revoked"
+    );
+    assert_eq!(
+        kind(kc.verify::<NoCustomClaims>(everywhere.access.as_str())),
+        "revoked"
+    );
+    assert!(kc.verify::<NoCustomClaims>(kept.access.as_str()).is_ok());
+    // Families were in memory: refreshing across the restart needs a new login.
+    assert_eq!(
+        kind(kc.refresh(kept.refresh.as_str(), None)),
+        "session_expired"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
