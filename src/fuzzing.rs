@@ -287,10 +287,21 @@ fn key_round_trips(key: &Key) {
     }
 }
 
-/// Target `revocation`: a revocation snapshot or delta. Decoding then re-encoding gives back the
-/// same bytes (the format is canonical), and a decoded snapshot restores a list whose own
-/// snapshot decodes to the same entries.
+/// Target `revocation`: a revocation snapshot or delta, taken as it is and with its checksum
+/// repaired (a mutation almost always breaks the checksum; repairing it lets the fuzzer reach the
+/// header, count and entry checks behind it). Decoding then re-encoding gives back the same bytes
+/// (the format is canonical), and a decoded delta applies to a list of its lineage.
 pub fn revocation(data: &[u8]) {
+    use crate::revocation::codec;
+    revocation_once(data);
+    if let Some(body_len) = data.len().checked_sub(codec::CHECKSUM) {
+        let mut repaired = data[..body_len].to_vec();
+        repaired.extend_from_slice(&codec::checksum(&repaired));
+        revocation_once(&repaired);
+    }
+}
+
+fn revocation_once(data: &[u8]) {
     use crate::revocation::codec;
     match codec::decode_snapshot(data) {
         Err(e) => assert_kind(&e),

@@ -23,9 +23,9 @@ const TYPE_SNAPSHOT: u8 = 1;
 const TYPE_DELTA: u8 = 2;
 const HEADER: usize = 4 + 1 + 1 + 16 + 8;
 const ENTRY: usize = 1 + 16 + 4 + 4;
-const CHECKSUM: usize = 16;
+pub(crate) const CHECKSUM: usize = 16;
 
-fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
+pub(crate) fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
     let d = ring::digest::digest(&ring::digest::SHA256, bytes);
     let mut out = [0u8; CHECKSUM];
     out.copy_from_slice(&d.as_ref()[..CHECKSUM]);
