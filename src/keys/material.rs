@@ -293,7 +293,7 @@ impl Material {
         }
     }
 
-    /// Signs the concatenation of `parts`. `None` when this material cannot sign.
+    /// Signs the concatenation of `parts`; a `config` error when this material cannot sign.
     pub(crate) fn sign(&self, parts: &[&[u8]]) -> Result<Sig> {
         match self {
             Material::Ed25519 {
