@@ -29,6 +29,11 @@ const MODES: &[(&str, &str, &str)] = &[
         "… with a 1M-entry revocation list",
         "raw_eddsa",
     ),
+    (
+        "jsonwebtoken_eddsa",
+        "jsonwebtoken 11 decode + validate, EdDSA (rust_crypto)",
+        "raw_eddsa",
+    ),
     ("mint_eddsa", "keycard mint, JWT EdDSA", "verify_eddsa"),
     (
         "raw_hs256",
@@ -38,6 +43,11 @@ const MODES: &[(&str, &str, &str)] = &[
     (
         "verify_hs256",
         "keycard full verify, JWT HS256",
+        "raw_hs256",
+    ),
+    (
+        "jsonwebtoken_hs256",
+        "jsonwebtoken 11 decode + validate, HS256 (rust_crypto)",
         "raw_hs256",
     ),
     ("mint_hs256", "keycard mint, JWT HS256", "verify_hs256"),
@@ -230,6 +240,49 @@ fn run(mode: &str, n: usize) {
                 );
             }
         }
+        "jsonwebtoken_eddsa" | "jsonwebtoken_hs256" => {
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            struct Claims {
+                sub: String,
+                exp: u64,
+                jti: String,
+            }
+            let hs = mode.ends_with("hs256");
+            let f = fixture(
+                if hs {
+                    Algorithm::HS256
+                } else {
+                    Algorithm::EdDSA
+                },
+                None,
+            );
+            let (alg, key) = if hs {
+                (
+                    jsonwebtoken::Algorithm::HS256,
+                    jsonwebtoken::DecodingKey::from_secret(&[42; 32]),
+                )
+            } else {
+                let jwk: jsonwebtoken::jwk::Jwk =
+                    serde_json::from_str(&f.key.to_public_jwk().unwrap()).unwrap();
+                (
+                    jsonwebtoken::Algorithm::EdDSA,
+                    jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+                )
+            };
+            let mut validation = jsonwebtoken::Validation::new(alg);
+            validation.set_audience(&["api"]);
+            validation.set_issuer(&["https://auth.example"]);
+            // The fixed token is dated 2027; jsonwebtoken reads the wall clock, so only the
+            // checks that do not depend on it are left on.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
+            for _ in 0..n {
+                black_box(
+                    jsonwebtoken::decode::<Claims>(black_box(&f.token), &key, &validation).unwrap(),
+                );
+            }
+        }
         "mint_eddsa" | "mint_hs256" => {
             let alg = if mode == "mint_hs256" {
                 Algorithm::HS256
@@ -274,14 +327,23 @@ fn count(mode: &str, n: usize) -> Option<u64> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [mode, n] = args.as_slice() {
-        run(mode, n.parse().unwrap());
-        return;
-    }
+    // `MODE N` runs one operation (under valgrind); `--only MODE...` limits the table.
+    let only: Option<&[String]> = match args.first().map(String::as_str) {
+        Some("--only") => Some(&args[1..]),
+        Some(mode) => {
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1);
+            run(mode, n);
+            return;
+        }
+        None => None,
+    };
     let mut per_op = std::collections::HashMap::new();
     println!("| operation | instructions | ratio | to |");
     println!("|---|---|---|---|");
     for (mode, what, base) in MODES {
+        if only.is_some_and(|o| !o.iter().any(|m| m == mode || m == base)) {
+            continue;
+        }
         let n = if mode.starts_with("lookup") {
             200_000
         } else {
