@@ -710,43 +710,6 @@ fn never_panics_on_odd_input() {
 
 const PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyjwt_cli.py");
 
-fn pyjwt_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import jwt, cryptography"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        let _ = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "pyjwt>=2.8",
-                "cryptography",
-            ])
-            .status();
-    }
-    let ok = Command::new("python3")
-        .args(["-c", "import jwt, cryptography"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "PyJWT is required under CI"
-        );
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED CLI/PyJWT interop: PyJWT unavailable"
-        );
-    }
-    ok
-}
-
 fn python(args: &[&str]) -> String {
     let o = Command::new("python3").arg(PY).args(args).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -755,7 +718,7 @@ fn python(args: &[&str]) -> String {
 
 #[test]
 fn cli_interop_with_pyjwt() {
-    if !pyjwt_available() {
+    if !common::pyjwt() {
         return;
     }
     let dir = tempdir("pyjwt");

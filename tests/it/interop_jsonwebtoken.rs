@@ -3,13 +3,11 @@
 //! tokens decode there, and its tokens verify here. This also pins the backend choice: with
 //! exactly one backend feature enabled, jsonwebtoken does not panic at first use.
 
-use std::sync::Arc;
-
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
-use keycard::{Algorithm, Format, Issuer, KeyRing, NoCustomClaims, Verifier};
+use keycard::{Algorithm, Format, NoCustomClaims};
 use serde::{Deserialize, Serialize};
 
-use crate::common::*;
+use crate::common::{live, secret_of};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Claims {
@@ -75,18 +73,6 @@ fn encoding_key(key: &keycard::Key) -> EncodingKey {
         }
         _ => unreachable!(),
     }
-}
-
-/// Real time: jsonwebtoken's validation reads the wall clock.
-fn live() -> (Arc<KeyRing>, Issuer, Verifier) {
-    let keys = Arc::new(KeyRing::new());
-    let issuer = Issuer::new(keys.clone())
-        .with_issuer("https://auth.test")
-        .with_audience("api");
-    let verifier = Verifier::new(keys.clone())
-        .with_issuer("https://auth.test")
-        .with_audience("api");
-    (keys, issuer, verifier)
 }
 
 #[test]

@@ -5,65 +5,17 @@
 //! skipped with a reason printed to stderr; under CI (`CI` set) a missing or uninstallable PyJWT
 //! fails them instead, so CI can never pass by skipping.
 
-use std::io::Write as _;
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
 
-use keycard::{Algorithm, Format, Issuer, KeyRing, NoCustomClaims, Verifier};
+use keycard::{Algorithm, Format, NoCustomClaims};
 use serde_json::{Value, json};
+
+use crate::common::{live, pyjwt};
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/interop/pyjwt_interop.py"
 );
-
-fn say(msg: &str) {
-    // Written to the process's stderr directly, so the test harness does not capture it.
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
-/// Whether PyJWT is usable, installing it once if needed.
-fn pyjwt() -> bool {
-    static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let probe = |py: &str| {
-            Command::new(py)
-                .args(["-c", "import jwt, cryptography"])
-                .output()
-                .map(|o| o.status.success())
-        };
-        match probe("python3") {
-            Err(_) => return Err("python3 not found".into()),
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-        }
-        say("installing PyJWT and cryptography with pip for the interop tests");
-        let install = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "pyjwt>=2.8",
-                "cryptography",
-            ])
-            .status();
-        match (install, probe("python3")) {
-            (_, Ok(true)) => Ok(()),
-            _ => Err("PyJWT could not be installed with pip".into()),
-        }
-    });
-    match ready {
-        Ok(()) => true,
-        Err(reason) if std::env::var_os("CI").is_some() => {
-            panic!("interop test cannot run under CI: {reason}")
-        }
-        Err(reason) => {
-            say(&format!("SKIPPED keycard/PyJWT interop test: {reason}"));
-            false
-        }
-    }
-}
 
 fn python(cmd: &str, jwk: &str, arg: &str) -> String {
     let out = Command::new("python3")
@@ -76,17 +28,6 @@ fn python(cmd: &str, jwk: &str, arg: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn live() -> (Arc<KeyRing>, Issuer, Verifier) {
-    let keys = Arc::new(KeyRing::new());
-    let issuer = Issuer::new(keys.clone())
-        .with_issuer("https://auth.test")
-        .with_audience("api");
-    let verifier = Verifier::new(keys.clone())
-        .with_issuer("https://auth.test")
-        .with_audience("api");
-    (keys, issuer, verifier)
 }
 
 #[test]
