@@ -454,12 +454,7 @@ impl Keycard {
                     if let Some(ctx) = context {
                         self.check_anomaly(&family, ctx)?;
                     }
-                    let mut next = family.clone();
-                    next.generation += 1;
-                    next.rotated_at = now;
-                    next.idle_deadline = now
-                        .saturating_add(self.cfg.idle)
-                        .min(family.absolute_deadline);
+                    let next = self.rotated(&family, now);
                     match self.store.compare_and_swap(family.generation, &next)? {
                         CasOutcome::Swapped => {
                             self.emit(SessionEvent::Refreshed {
@@ -478,6 +473,18 @@ impl Keycard {
         Err(Error::Config(
             "refresh kept conflicting; too much contention on one session".into(),
         ))
+    }
+
+    /// `family` one generation on, rotated at `now`: the idle deadline restarts, capped by the
+    /// absolute one.
+    fn rotated(&self, family: &Family, now: Timestamp) -> Family {
+        let mut next = family.clone();
+        next.generation += 1;
+        next.rotated_at = now;
+        next.idle_deadline = now
+            .saturating_add(self.cfg.idle)
+            .min(family.absolute_deadline);
+        next
     }
 
     fn check_anomaly(&self, family: &Family, ctx: &ClientContext) -> Result<()> {
@@ -693,13 +700,8 @@ impl Keycard {
         for _ in 0..8 {
             let family = self.own_family(token)?;
             let now = self.now();
-            let mut next = family.clone();
-            next.generation += 1;
-            next.rotated_at = now;
+            let mut next = self.rotated(&family, now);
             next.auth_time = now;
-            next.idle_deadline = now
-                .saturating_add(self.cfg.idle)
-                .min(family.absolute_deadline);
             match self.store.compare_and_swap(family.generation, &next)? {
                 CasOutcome::Swapped => {
                     self.emit(SessionEvent::Reauthenticated {
