@@ -13,7 +13,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use keycard::revocation::RevocationList;
-use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, Timestamp, TokenId, Verifier};
+
+mod support;
+use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, TokenId, Verifier};
 
 const RUN: Duration = Duration::from_secs(4);
 
@@ -94,13 +96,8 @@ fn main() {
     keys.rotate(Algorithm::EdDSA).unwrap();
     keys.rotate(Algorithm::HS256).unwrap();
     let issuer = Issuer::new(keys.clone());
-    let list = Arc::new(RevocationList::new().with_prune_margin(Duration::from_secs(60)));
-    let far = Timestamp::from_unix(4_000_000_000).unwrap();
-    for i in 0..1_000_000 {
-        let _ = i;
-        list.revoke_token(&TokenId::random(), far).unwrap();
-    }
-    list.compact().unwrap();
+    let (list, _) = support::revoked_list(1_000_000);
+    let list = Arc::new(list.with_prune_margin(Duration::from_secs(60)));
     let verifier = Verifier::new(keys.clone()).with_revocations(list.clone());
     let mut rows = Vec::new();
     for (alg, label) in [(Algorithm::EdDSA, "eddsa"), (Algorithm::HS256, "hs256")] {

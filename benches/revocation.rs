@@ -18,29 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use keycard::revocation::RevocationList;
-use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, Timestamp, TokenId, Verifier};
+use support::revoked_list;
 
-const FAR: i64 = 4_000_000_000;
-
-/// Ids as keycard mints them: 128 random bits, base64url.
-fn ids(n: usize) -> Vec<TokenId> {
-    (0..n).map(|_| TokenId::random()).collect()
-}
-
-/// A list of `n` revoked tokens, compacted (everything in the sorted base).
-fn list_of(n: usize) -> (RevocationList, Vec<TokenId>) {
-    let list = RevocationList::new();
-    let until = Timestamp::from_unix(FAR).unwrap();
-    let revoked = ids(n);
-    for chunk in revoked.chunks(100_000) {
-        for id in chunk {
-            list.revoke_token(id, until).unwrap();
-        }
-    }
-    list.compact().unwrap();
-    (list, revoked)
-}
+mod support;
+use keycard::{Algorithm, Issuer, KeyRing, NoCustomClaims, TokenId, Verifier};
 
 fn key(id: &TokenId) -> [u8; 16] {
     // The raw structures hold the id's 16 decoded bytes, as keycard's list does.
@@ -53,8 +34,8 @@ fn key(id: &TokenId) -> [u8; 16] {
 }
 
 fn bench_size(c: &mut Criterion, n: usize, group: &str) {
-    let (list, revoked) = list_of(n);
-    let fresh = ids(4096);
+    let (list, revoked) = revoked_list(n);
+    let fresh: Vec<TokenId> = (0..4096).map(|_| TokenId::random()).collect();
     let probe_revoked: Vec<TokenId> = revoked.iter().step_by(n / 4096).cloned().collect();
 
     let set: HashSet<[u8; 16]> = revoked.iter().map(key).collect();
@@ -116,7 +97,7 @@ fn bench_verify(c: &mut Criterion) {
     keys.rotate(Algorithm::EdDSA).unwrap();
     let token = Issuer::new(keys.clone()).access("alice").mint().unwrap();
     let plain = Verifier::new(keys.clone());
-    let (list, _) = list_of(1_000_000);
+    let (list, _) = revoked_list(1_000_000);
     let with_list = Verifier::new(keys).with_revocations(Arc::new(list));
     let mut g = c.benchmark_group("verify_with_revocation");
     g.bench_function("verify_no_list", |b| {
@@ -137,7 +118,7 @@ fn bench_verify(c: &mut Criterion) {
 }
 
 fn bench_build(c: &mut Criterion) {
-    let (list, _) = list_of(10_000_000);
+    let (list, _) = revoked_list(10_000_000);
     let mut g = c.benchmark_group("revocation_build");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));

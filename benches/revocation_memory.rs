@@ -17,8 +17,7 @@ fn main() {
         // Ids are created and dropped one at a time so only the list's own memory remains.
         let before = dhat::HeapStats::get().curr_bytes;
         let list = RevocationList::new();
-        for i in 0..n {
-            let _ = i;
+        for _ in 0..n {
             list.revoke_token(&TokenId::random(), until).unwrap();
         }
         list.compact().unwrap();

@@ -15,6 +15,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+mod support;
 use keycard::{Algorithm, Format, Issuer, KeyRing, NoCustomClaims, Verifier};
 
 fn setup() -> (Arc<KeyRing>, Issuer, Verifier) {
@@ -148,12 +150,7 @@ fn bench_jwt(c: &mut Criterion, alg: Algorithm, group: &str) {
     });
     if alg == Algorithm::EdDSA {
         // The full path of target 1: a revocation lookup against 1M live entries included.
-        let list = keycard::revocation::RevocationList::new();
-        let far = keycard::Timestamp::from_unix(4_000_000_000).unwrap();
-        for _ in 0..1_000_000 {
-            list.revoke_token(&keycard::TokenId::random(), far).unwrap();
-        }
-        list.compact().unwrap();
+        let (list, _) = support::revoked_list(1_000_000);
         let with_list = verifier.clone().with_revocations(Arc::new(list));
         g.bench_function("keycard_with_1m_revocations", |b| {
             b.iter(|| {

@@ -303,7 +303,6 @@ fn run(mode: &str, n: usize) {
         }
         other => panic!("unknown mode {other}"),
     }
-    let _ = Format::Jwt;
 }
 
 /// Instructions callgrind counts for `mode` run `n` times.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use keycard::{Clock, Format, Issuer, KeyRing, ManualClock, SystemClock};
+use keycard::{Clock, Issuer, KeyRing, ManualClock, SystemClock};
 use serde_json::Value;
 
 struct Out {
@@ -307,7 +307,6 @@ fn verify_rejections_follow_the_contract() {
         future.as_str(),
     ]);
     assert_eq!(o.code, 0, "a leeway covers the skew: {}", o.stderr);
-    let _ = Format::Jwt;
 }
 
 #[test]

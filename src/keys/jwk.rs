@@ -81,8 +81,7 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
     let Value::Object(map) = v else {
         return Err(invalid("a JWK is a JSON object"));
     };
-    if let Some(m) = FOREIGN_MEMBERS.iter().find(|m| map.contains_key(**m)) {
-        let _ = m;
+    if FOREIGN_MEMBERS.iter().any(|m| map.contains_key(*m)) {
         return Err(invalid("a JWK member of an unsupported key type (RSA?)"));
     }
     let jwk: JwkIn = serde_json::from_value(Value::Object(map))
