@@ -43,12 +43,7 @@ pub fn fixture() -> Fixture {
     keys.rotate(Algorithm::V4Public).unwrap();
     keys.rotate(Algorithm::V4Local).unwrap();
     keys.rotate(Algorithm::EdDSA).unwrap();
-    let issuer = Issuer::new(keys.clone())
-        .with_issuer("https://auth.test")
-        .with_audience("api");
-    let verifier = Verifier::new(keys.clone())
-        .with_issuer("https://auth.test")
-        .with_audience("api");
+    let (issuer, verifier) = issuer_and_verifier(&keys);
     Fixture {
         clock,
         keys,
@@ -185,13 +180,20 @@ pub fn active(f: &Fixture, format: Format) -> Arc<Key> {
 /// writing `iss`/`aud` and a verifier requiring them.
 pub fn live() -> (Arc<KeyRing>, Issuer, Verifier) {
     let keys = Arc::new(KeyRing::new());
+    let (issuer, verifier) = issuer_and_verifier(&keys);
+    (keys, issuer, verifier)
+}
+
+/// An issuer writing `iss` "https://auth.test" and `aud` "api" over `keys`, and a verifier
+/// requiring both.
+fn issuer_and_verifier(keys: &Arc<KeyRing>) -> (Issuer, Verifier) {
     let issuer = Issuer::new(keys.clone())
         .with_issuer("https://auth.test")
         .with_audience("api");
     let verifier = Verifier::new(keys.clone())
         .with_issuer("https://auth.test")
         .with_audience("api");
-    (keys, issuer, verifier)
+    (issuer, verifier)
 }
 
 pub fn say(msg: &str) {
