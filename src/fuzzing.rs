@@ -24,7 +24,8 @@ pub const NOW: i64 = 1_800_000_000;
 
 /// The fixed key ring, issuer and verifier the targets use.
 pub struct Fixture {
-    /// Keys: EdDSA (active JWT), ES256, HS256, v4.public, v4.local, from fixed seeds.
+    /// Keys: EdDSA (active JWT), ES256, HS256, v4.public, v4.local and the refresh-token key,
+    /// from fixed seeds.
     pub keys: Arc<KeyRing>,
     /// Mints with `iss` `https://fuzz.test` and `aud` `api`.
     pub issuer: Issuer,
@@ -80,6 +81,13 @@ pub fn fixture() -> &'static Fixture {
         add(Algorithm::EdDSA, "fuzz-eddsa", 1);
         add(Algorithm::V4Public, "", 3);
         add(Algorithm::V4Local, "", 4);
+        let refresh_key = format!(
+            r#"{{"kty":"oct","alg":"v4.local","keycard_purpose":"refresh","k":"{}"}}"#,
+            b64::encode(&[5; 32])
+        );
+        if let Ok(key) = Key::from_jwk(&refresh_key) {
+            let _ = keys.add_active(key);
+        }
         let issuer = Issuer::new(keys.clone())
             .with_issuer("https://fuzz.test")
             .with_audience("api");
@@ -345,7 +353,7 @@ fn refresh_family() -> crate::refresh::Family {
 }
 
 /// A refresh token of the `refresh` target's family at `generation` (for the seed corpus).
-pub fn refresh_seed(generation: u64, format: Format) -> String {
+pub fn refresh_seed(generation: u64) -> String {
     let f = fixture();
     let mut family = refresh_family();
     family.generation = generation;
@@ -354,7 +362,6 @@ pub fn refresh_seed(generation: u64, format: Format) -> String {
         .refresh(&family.sub)
         .claims(&crate::refresh::RefreshClaims { g: generation })
         .session(family.sid.clone())
-        .format(format)
         .fixed(
             crate::refresh::refresh_token_id(&family.sid, generation),
             family.rotated_at,

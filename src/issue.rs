@@ -15,7 +15,7 @@ use crate::claims::{
 use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
 use crate::format::{jwt, paseto};
-use crate::keys::{Format, Key, KeyRing, Kid};
+use crate::keys::{Format, Key, KeyPurpose, KeyRing, Kid};
 
 /// Mints access and refresh tokens with the key ring's active keys.
 ///
@@ -117,7 +117,8 @@ impl Issuer {
         MintRequest::new(self, subject, self.access_ttl)
     }
 
-    /// Starts a refresh token for `subject`.
+    /// Starts a refresh token for `subject`: always `v4.local`, sealed with the ring's active
+    /// refresh-token key ([`KeyRing::rotate_refresh_key`]), which is never published.
     pub fn refresh<'a>(&'a self, subject: &'a str) -> MintRequest<'a, Refresh, NoCustomClaims> {
         MintRequest::new(self, subject, self.refresh_ttl)
     }
@@ -146,7 +147,10 @@ impl<'a, K: TokenKind> MintRequest<'a, K, NoCustomClaims> {
             sub,
             custom: None,
             sid: None,
-            format: issuer.format,
+            format: match K::TYPE {
+                TokenType::Access => issuer.format,
+                TokenType::Refresh => Format::V4Local,
+            },
             ttl,
             auth_time: None,
             kid: None,
@@ -184,12 +188,6 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
     /// The session the token belongs to; by default a fresh random session id.
     pub fn session(mut self, sid: SessionId) -> Self {
         self.sid = Some(sid);
-        self
-    }
-
-    /// The format for this token.
-    pub fn format(mut self, format: Format) -> Self {
-        self.format = format;
         self
     }
 
@@ -271,14 +269,31 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
 
     fn signing_key(&self) -> Result<Arc<Key>> {
         let keys = &self.issuer.keys;
-        let key = match self.kid {
-            None => keys.active(self.format).ok_or_else(|| {
+        let purpose = match K::TYPE {
+            TokenType::Access => KeyPurpose::Access,
+            TokenType::Refresh => KeyPurpose::Refresh,
+        };
+        let key = match (self.kid, purpose) {
+            (None, KeyPurpose::Refresh) => keys.active_refresh().ok_or_else(|| {
+                Error::Config(
+                    "no refresh-token key in the key ring (KeyRing::rotate_refresh_key)".into(),
+                )
+            })?,
+            (None, _) => keys.active(self.format).ok_or_else(|| {
                 Error::Config(format!("no active {} key in the key ring", self.format))
             })?,
-            Some(kid) => keys
+            (Some(kid), _) => keys
                 .get(kid.as_str())
                 .ok_or_else(|| Error::Config(format!("no usable key `{kid}` in the key ring")))?,
         };
+        if key.purpose() != purpose {
+            return Err(Error::Config(format!(
+                "key `{}` seals {} tokens, not {}",
+                key.kid(),
+                key.purpose().name(),
+                K::TYPE.name()
+            )));
+        }
         if key.format() != self.format {
             return Err(Error::Config(format!(
                 "key `{}` is a {} key, not {}",
@@ -294,6 +309,14 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
             )));
         }
         Ok(key)
+    }
+}
+
+impl<C: Serialize> MintRequest<'_, Access, C> {
+    /// The format for this access token (refresh tokens are always `v4.local`).
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
     }
 }
 

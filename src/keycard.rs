@@ -80,7 +80,6 @@ struct Config {
     absolute: Duration,
     grace: Duration,
     access_format: Format,
-    refresh_format: Format,
     limit: Option<(usize, LimitPolicy)>,
     anomaly: AnomalyPolicy,
 }
@@ -160,12 +159,6 @@ impl KeycardBuilder {
         self
     }
 
-    /// The format of refresh tokens (default: the access-token format).
-    pub fn refresh_format(mut self, format: Format) -> Self {
-        self.cfg.refresh_format = format;
-        self
-    }
-
     /// At most `max` concurrent sessions per subject, enforced at login with `policy`.
     pub fn session_limit(mut self, max: usize, policy: LimitPolicy) -> Self {
         self.cfg.limit = Some((max.max(1), policy));
@@ -213,6 +206,13 @@ impl KeycardBuilder {
                 self.keys.grace().as_secs(),
                 longest.as_secs()
             )));
+        }
+        if self.keys.active_refresh().is_none() {
+            // Refresh tokens are sealed with a key that is never published. A ring loaded from a
+            // key set that several nodes share should already hold one (see
+            // `KeyRing::rotate_refresh_key`); a single node can make its own.
+            let kid = self.keys.rotate_refresh_key()?;
+            tracing::debug!(target: "keycard::keys", %kid, "generated a refresh-token key");
         }
         let store = self
             .store
@@ -296,7 +296,6 @@ impl Keycard {
                 absolute: Duration::from_secs(24 * 3600),
                 grace: Duration::from_secs(10),
                 access_format: Format::Jwt,
-                refresh_format: Format::Jwt,
                 limit: None,
                 anomaly: AnomalyPolicy::Allow,
             },
@@ -531,7 +530,6 @@ impl Keycard {
                 g: family.generation,
             })
             .session(family.sid.clone())
-            .format(self.cfg.refresh_format)
             .auth_time(family.auth_time)
             .fixed(
                 refresh_token_id(&family.sid, family.generation),

@@ -73,7 +73,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};
 pub use issue::{Issuer, MintRequest};
 pub use keycard::{AnomalyPolicy, Keycard, KeycardBuilder, LimitPolicy, TokenPair};
-pub use keys::{Algorithm, Format, Key, KeyRing, Kid};
+pub use keys::{Algorithm, Format, Key, KeyPurpose, KeyRing, Kid};
 pub use verify::{RevocationCheck, TokenFacts, Verified, Verifier};
 
 /// The deepest JSON nesting accepted anywhere in a token.

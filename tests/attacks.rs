@@ -690,6 +690,27 @@ fn cases(w: &World) -> Vec<Case> {
         present_as: As::Refresh,
     });
 
+    // A refresh-typed JWT signed with an access-token key (what gateways can verify) is not a
+    // refresh token: only the never-published refresh-token key seals those.
+    let mut rt_header = access_header(&w.eddsa);
+    rt_header["typ"] = "rt+jwt".into();
+    out.push(Case {
+        name: "refresh-typed JWT signed with an access key, as refresh token",
+        expect: "wrong_token_type",
+        attack: jwt(&w.eddsa, &rt_header, &good_claims()),
+        control: w.f.issuer.refresh("alice").mint().unwrap().into_string(),
+        verifier: v.clone(),
+        present_as: As::Refresh,
+    });
+    out.push(Case {
+        name: "sealed refresh token as access token",
+        expect: "wrong_token_type",
+        attack: w.f.issuer.refresh("alice").mint().unwrap().into_string(),
+        control: ok.clone(),
+        verifier: v.clone(),
+        present_as: As::Access,
+    });
+
     // State changes the stateful cases depend on, applied once all tokens exist.
     w.list
         .revoke_token(revoked.token_id(), revoked.expires_at())

@@ -294,6 +294,9 @@ fn verify_rejections_follow_the_contract() {
     rejected(&v(expired.as_str()), "expired");
     let future = at(3600).access("alice").mint().unwrap();
     rejected(&v(future.as_str()), "not_yet_valid");
+    // A refresh token sealed with a refresh-token key of the same key file.
+    ring.rotate_refresh_key().unwrap();
+    ring.save(&keys).unwrap();
     let refresh = at(0).refresh("alice").mint().unwrap();
     rejected(&v(refresh.as_str()), "wrong_token_type");
     let o = keycard(&[

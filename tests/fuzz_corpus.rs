@@ -73,7 +73,7 @@ fn seed_tokens_still_verify() {
         assert!(ok, "{name} no longer verifies");
         verified += 1;
     }
-    assert!(verified >= 8);
+    assert!(verified >= 7, "only {verified} valid seeds");
 }
 
 /// An empty snapshot of the list with this hash key (the format is documented, so it is built
@@ -115,10 +115,10 @@ fn write_seed_corpus() {
             .format(format)
             .mint()
             .unwrap();
-        let rt = f.issuer.refresh("alice").format(format).mint().unwrap();
         tokens.push((format!("valid-{label}-access"), at.into_string()));
-        tokens.push((format!("valid-{label}-refresh"), rt.into_string()));
     }
+    let rt = f.issuer.refresh("alice").mint().unwrap();
+    tokens.push(("valid-sealed-refresh".into(), rt.into_string()));
     for kid in ["fuzz-hs256", "fuzz-es256"] {
         let kid = keycard::Kid::new(kid).unwrap();
         let t = f.issuer.access("bob").kid(&kid).mint().unwrap();
@@ -255,21 +255,18 @@ fn write_seed_corpus() {
     write("revocation", "delta-empty", &list.encode_delta(&[]));
 
     // Refresh tokens of the `refresh` target's family: current, previous (retry), older (theft),
-    // newer (forged generation), in every format.
-    for (format, label) in [
-        (Format::Jwt, "jwt"),
-        (Format::V4Public, "v4-public"),
-        (Format::V4Local, "v4-local"),
-    ] {
-        for generation in 0..=3 {
-            let token = fuzzing::refresh_seed(generation, format);
-            assert!(!token.is_empty());
-            write(
-                "refresh",
-                &format!("{label}-gen{generation}"),
-                token.as_bytes(),
-            );
-        }
+    // newer (forged generation), sealed with the refresh-token key. (The older `jwt-gen*`,
+    // `v4-public-gen*` and `v4-local-gen*` seeds are refresh-typed tokens sealed with access-token
+    // keys, as keycard minted them before refresh tokens got their own key: kept, since they must
+    // now be refused.)
+    for generation in 0..=3 {
+        let token = fuzzing::refresh_seed(generation);
+        assert!(!token.is_empty());
+        write(
+            "refresh",
+            &format!("sealed-gen{generation}"),
+            token.as_bytes(),
+        );
     }
     let access = f
         .issuer

@@ -7,7 +7,8 @@
 //! (see the README's performance table). The official v4 test vectors run against both.
 //!
 //! Footers are JSON: `{"kid":"k4.pid.…"}` for access tokens, plus `"typ":"rt"` for refresh
-//! tokens (a hint; the binding is the implicit assertion, see `claims::kind`).
+//! tokens (a hint; the binding is the implicit assertion and, for `v4.local`, the key's
+//! [`KeyPurpose`]: a refresh-token key opens only refresh tokens, see `claims::kind`).
 
 use pasetors::token::{Local, UntrustedToken};
 use pasetors::version4::{LocalToken, V4};
@@ -17,7 +18,7 @@ use crate::claims::TokenType;
 use crate::clock::Timestamp;
 use crate::encoding::{b64, json};
 use crate::error::{Error, Result, sanitize};
-use crate::keys::{Algorithm, Key, KeySet};
+use crate::keys::{Algorithm, Key, KeyPurpose, KeySet};
 
 const PUBLIC_HEADER: &str = "v4.public.";
 const LOCAL_HEADER: &str = "v4.local.";
@@ -169,12 +170,17 @@ pub(crate) fn open_local<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> R
         .map_err(|_| Error::Malformed("invalid v4.local token"))?;
     let (kid, hint) = read_footer(untrusted.untrusted_footer())?;
     let key = footer_key(keys, &kid, Algorithm::V4Local, now)?;
+    // A refresh-token key seals nothing but refresh tokens: the key, not the footer, decides.
+    let kind = match key.purpose() {
+        KeyPurpose::Refresh => TokenType::Refresh,
+        KeyPurpose::Access => hint,
+    };
     let sk = key.material().local_key().ok_or(Error::BadSignature)?;
-    let trusted = LocalToken::decrypt(sk, &untrusted, None, Some(hint.implicit_assertion()))
+    let trusted = LocalToken::decrypt(sk, &untrusted, None, Some(kind.implicit_assertion()))
         .map_err(|_| Error::BadSignature)?;
     Ok(Opened {
         key,
-        kind: Some(hint),
+        kind: Some(kind),
         payload: trusted.payload().as_bytes().to_vec(),
     })
 }

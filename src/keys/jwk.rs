@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
 use super::material::Material;
-use super::{Algorithm, Key, Kid};
+use super::{Algorithm, Key, KeyPurpose, Kid};
 use crate::clock::Timestamp;
 use crate::encoding::{b64, json as strict_json};
 use crate::error::{Error, Result};
@@ -33,6 +33,7 @@ const FOREIGN_MEMBERS: &[&str] = &["n", "e", "p", "q", "dp", "dq", "qi", "oth"];
 /// keycard's own JWK members, used by key-set files to record rotation state.
 pub(crate) const ACTIVE_MEMBER: &str = "keycard_active";
 pub(crate) const UNTIL_MEMBER: &str = "keycard_verify_until";
+pub(crate) const PURPOSE_MEMBER: &str = "keycard_purpose";
 
 #[derive(Deserialize)]
 struct JwkIn {
@@ -48,6 +49,7 @@ struct JwkIn {
     use_: Option<String>,
     keycard_active: Option<bool>,
     keycard_verify_until: Option<i64>,
+    keycard_purpose: Option<String>,
 }
 
 /// What a JWK says beyond the key itself: keycard's rotation-state members.
@@ -178,7 +180,15 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
         active: jwk.keycard_active.unwrap_or(false),
         verify_until,
     };
-    Ok((Key::from_parts(alg, kid, material)?, state))
+    let purpose = match jwk.keycard_purpose.as_deref() {
+        None | Some("access") => KeyPurpose::Access,
+        Some("refresh") => KeyPurpose::Refresh,
+        Some(_) => return Err(invalid("keycard_purpose is access or refresh")),
+    };
+    Ok((
+        Key::from_parts(alg, kid, material)?.with_purpose(purpose)?,
+        state,
+    ))
 }
 
 /// Reads JWK text strictly and bounded.
@@ -249,6 +259,9 @@ pub(crate) fn key_to_jwk(
         "sig"
     };
     m.insert("use".into(), json!(u));
+    if key.purpose() == KeyPurpose::Refresh {
+        m.insert(PURPOSE_MEMBER.into(), json!(KeyPurpose::Refresh.name()));
+    }
     if let Some(state) = state {
         if state.active {
             m.insert(ACTIVE_MEMBER.into(), json!(true));

@@ -5,7 +5,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::material::Material;
-use super::{Algorithm, Format, Kid};
+use super::{Algorithm, Format, KeyPurpose, Kid};
 use crate::error::{Error, Result};
 
 /// A signing, verifying or encrypting key, bound to one [`Algorithm`] and named by a [`Kid`].
@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 pub struct Key {
     kid: Kid,
     alg: Algorithm,
+    purpose: KeyPurpose,
     material: Material,
     /// Wire prefixes computed on first use and kept (for JWT keys: the base64url JOSE header of
     /// access and refresh tokens), so minting never re-serializes them.
@@ -48,9 +49,25 @@ impl Key {
         Key {
             kid,
             alg,
+            purpose: KeyPurpose::Access,
             material,
             prefixes: Default::default(),
         }
+    }
+
+    /// A fresh refresh-token key: `v4.local`, from the OS CSPRNG, kid its PASERK id. It seals the
+    /// refresh tokens of a [`Keycard`](crate::Keycard) and is never published.
+    pub fn generate_refresh() -> Result<Key> {
+        Key::generate(Algorithm::V4Local)?.with_purpose(KeyPurpose::Refresh)
+    }
+
+    /// This key with another purpose. Only `v4.local` keys may seal refresh tokens.
+    pub(crate) fn with_purpose(mut self, purpose: KeyPurpose) -> Result<Key> {
+        if purpose == KeyPurpose::Refresh && self.alg != Algorithm::V4Local {
+            return Err(Error::InvalidKey("a refresh-token key is a v4.local key"));
+        }
+        self.purpose = purpose;
+        Ok(self)
     }
 
     /// The cached wire prefix `slot` (0 or 1), computed by `make` on first use.
@@ -98,6 +115,11 @@ impl Key {
         self.alg
     }
 
+    /// What this key seals: access tokens or refresh tokens.
+    pub fn purpose(&self) -> KeyPurpose {
+        self.purpose
+    }
+
     /// The token format this key serves.
     pub fn format(&self) -> Format {
         self.alg.format()
@@ -137,6 +159,7 @@ impl fmt::Debug for Key {
         f.debug_struct("Key")
             .field("kid", &self.kid)
             .field("alg", &self.alg)
+            .field("purpose", &self.purpose)
             .field(
                 "material",
                 &if self.has_secret() {

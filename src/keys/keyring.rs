@@ -6,7 +6,8 @@
 //!                                      (verifies only)                          (unknown_key)
 //! ```
 //!
-//! One key per [`Format`] is `Active`: it mints and verifies. When a new key of the format becomes
+//! One access-token key per [`Format`] is `Active`, and one refresh-token key
+//! ([`KeyPurpose::Refresh`], always `v4.local`): it mints and verifies. When a new key of the format becomes
 //! active, the previous one keeps verifying for the ring's grace period (set it to at least the
 //! longest token lifetime), then is retired: tokens it signed are rejected with `unknown_key`.
 //! Imported keys can also be verification-only without a deadline (a peer service's public key).
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::jwk::{self, JwkOverrides, JwkState};
-use super::{Algorithm, Format, Key, Kid};
+use super::{Algorithm, Format, Key, KeyPurpose, Kid};
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::error::{Error, Result};
 
@@ -42,11 +43,14 @@ pub enum KeyState {
 
 /// A summary of one key in the ring, for listings (no key material).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeyStatus {
     /// The key id.
     pub kid: Kid,
     /// The key's algorithm.
     pub algorithm: Algorithm,
+    /// What it seals: access or refresh tokens.
+    pub purpose: KeyPurpose,
     /// Its rotation state.
     pub state: KeyState,
     /// Whether it holds secret material.
@@ -89,12 +93,40 @@ impl KeySet {
         });
     }
 
-    fn active(&self, format: Format) -> Option<&Arc<Key>> {
+    /// The active key of a slot: an access-token format, or the refresh-token key.
+    fn active(&self, slot: Slot) -> Option<&Arc<Key>> {
         self.entries
             .iter()
-            .find(|e| e.state == KeyState::Active && e.key.format() == format)
+            .find(|e| e.state == KeyState::Active && Slot::of(&e.key) == slot)
             .map(|e| &e.key)
     }
+}
+
+/// Where a key can be the active one: one slot per access-token format, and one for the
+/// refresh-token key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Access(Format),
+    Refresh,
+}
+
+impl Slot {
+    fn of(key: &Key) -> Slot {
+        match key.purpose() {
+            KeyPurpose::Access => Slot::Access(key.format()),
+            KeyPurpose::Refresh => Slot::Refresh,
+        }
+    }
+
+    /// A dense index, for per-slot tables.
+    fn index(self) -> usize {
+        match self {
+            Slot::Access(f) => f.index(),
+            Slot::Refresh => Format::ALL.len(),
+        }
+    }
+
+    const COUNT: usize = Format::ALL.len() + 1;
 }
 
 /// The keys in use: one active signing key per format, older keys verifying through a grace
@@ -189,8 +221,21 @@ impl KeyRing {
         Ok(kid)
     }
 
+    /// Generates a fresh refresh-token key ([`Key::generate_refresh`]) and makes it the active
+    /// one; the previous refresh-token key keeps opening refresh tokens for the grace period.
+    ///
+    /// A [`Keycard`](crate::Keycard) built over a ring without one generates it itself. When
+    /// several nodes share one key set, generate it once and save it with the set, or each node
+    /// will refuse the others' refresh tokens.
+    pub fn rotate_refresh_key(&self) -> Result<Kid> {
+        let key = Key::generate_refresh()?;
+        let kid = key.kid().clone();
+        self.add(key, true)?;
+        Ok(kid)
+    }
+
     /// Adds a key holding secret material as the active key of its format (the previous active
-    /// key enters its grace period).
+    /// key enters its grace period); a refresh-token key becomes the active refresh-token key.
     pub fn add_active(&self, key: Key) -> Result<()> {
         if !key.has_secret() {
             return Err(Error::Config(
@@ -216,9 +261,9 @@ impl KeyRing {
                 )));
             }
             if active {
-                let format = key.format();
+                let slot = Slot::of(&key);
                 for e in &mut set.entries {
-                    if e.state == KeyState::Active && e.key.format() == format {
+                    if e.state == KeyState::Active && Slot::of(&e.key) == slot {
                         e.state = KeyState::Verifying { until: Some(until) };
                     }
                 }
@@ -245,7 +290,7 @@ impl KeyRing {
                 .iter()
                 .position(|e| e.key.kid() == kid)
                 .ok_or_else(|| Error::Config(format!("no key `{kid}` in the ring")))?;
-            let format = set.entries[idx].key.format();
+            let slot = Slot::of(&set.entries[idx].key);
             if !set.entries[idx].key.has_secret() {
                 return Err(Error::Config(
                     "a public-only key cannot be the active signing key".into(),
@@ -254,7 +299,7 @@ impl KeyRing {
             for (i, e) in set.entries.iter_mut().enumerate() {
                 if i == idx {
                     e.state = KeyState::Active;
-                } else if e.state == KeyState::Active && e.key.format() == format {
+                } else if e.state == KeyState::Active && Slot::of(&e.key) == slot {
                     e.state = KeyState::Verifying { until: Some(until) };
                 }
             }
@@ -288,9 +333,14 @@ impl KeyRing {
         .unwrap_or(0)
     }
 
-    /// The active signing key of `format`.
+    /// The active access-token key of `format`.
     pub fn active(&self, format: Format) -> Option<Arc<Key>> {
-        self.snapshot().active(format).cloned()
+        self.snapshot().active(Slot::Access(format)).cloned()
+    }
+
+    /// The active refresh-token key.
+    pub fn active_refresh(&self) -> Option<Arc<Key>> {
+        self.snapshot().active(Slot::Refresh).cloned()
     }
 
     /// The key named `kid`, if it may verify now.
@@ -306,6 +356,7 @@ impl KeyRing {
             .map(|e| KeyStatus {
                 kid: e.key.kid().clone(),
                 algorithm: e.key.algorithm(),
+                purpose: e.key.purpose(),
                 state: e.state,
                 has_secret: e.key.has_secret(),
             })
@@ -356,19 +407,20 @@ impl KeyRing {
 
     /// Reads a key-set file (a JWK Set, as written by [`KeyRing::to_secret_jwk_set`] or by hand).
     ///
-    /// Keys marked `"keycard_active": true` are active (at most one per format); when a format
-    /// has secret keys but none is marked, the last one listed is active. Keys with
+    /// Keys marked `"keycard_active": true` are active (at most one per format, and one
+    /// refresh-token key, marked `"keycard_purpose": "refresh"`); when a format has secret keys
+    /// but none is marked, the last one listed is active. Keys with
     /// `keycard_verify_until` verify until then; other keys verify without a deadline.
     pub fn from_jwk_set(text: &str) -> Result<KeyRing> {
         let ring = KeyRing::new();
         let mut set = KeySet::default();
-        let mut marked = [false; 3];
+        let mut marked = [false; Slot::COUNT];
         for member in jwk::jwk_set_members(text)? {
             let (key, state) = jwk::key_from_jwk_value(member, &JwkOverrides::default())?;
             if set.entries.iter().any(|e| e.key.kid() == key.kid()) {
                 return Err(Error::InvalidKey("duplicate kid in the JWK Set"));
             }
-            let f = key.format().index();
+            let f = Slot::of(&key).index();
             let key_state = if state.active {
                 if marked[f] {
                     return Err(Error::InvalidKey("two active keys for one format"));
@@ -388,12 +440,16 @@ impl KeyRing {
                 state: key_state,
             });
         }
-        for format in Format::ALL {
-            if marked[format.index()] {
+        let slots = Format::ALL
+            .map(Slot::Access)
+            .into_iter()
+            .chain([Slot::Refresh]);
+        for slot in slots {
+            if marked[slot.index()] {
                 continue;
             }
             if let Some(e) = set.entries.iter_mut().rev().find(|e| {
-                e.key.format() == format
+                Slot::of(&e.key) == slot
                     && e.key.has_secret()
                     && e.state == KeyState::Verifying { until: None }
             }) {

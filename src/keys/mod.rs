@@ -4,8 +4,11 @@
 //! never read from a token. Secret material is zeroized on drop and redacted from `Debug`.
 //!
 //! - [`Key`]: one key (secret or public-only) with its [`Kid`] and [`Algorithm`].
-//! - [`KeyRing`]: the keys in use, one active signing key per [`Format`], older keys verifying
-//!   through a grace period, then retired.
+//! - [`KeyRing`]: the keys in use, one active signing key per [`Format`] (plus one refresh-token
+//!   key), older keys verifying through a grace period, then retired.
+//! - [`KeyPurpose`]: what a key may seal. Access-token keys are the ones gateways may be given;
+//!   refresh-token keys are symmetric `v4.local` keys that are never published, so no other
+//!   library holding keycard's published keys can ever accept a refresh token.
 //! - JWK / JWK Set (RFC 7517, RFC 8037) and PASERK (`k4.*`) import and export live on [`Key`] and
 //!   [`KeyRing`]; see `jwk.rs` and `paserk.rs`.
 
@@ -87,6 +90,32 @@ impl Algorithm {
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// What a key seals: access tokens or refresh tokens, never both.
+///
+/// Refresh tokens are only ever read by keycard itself, so they need no public-key signature: they
+/// are `v4.local` tokens sealed with a dedicated symmetric key that is never published (not in the
+/// JWK Set, not shared with gateways). A verifier holding keycard's published keys therefore cannot
+/// accept a refresh token as an access token, whatever library it uses (RFC 8725 §3.12), and a
+/// refresh costs a symmetric open and seal instead of a signature check and a signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyPurpose {
+    /// Mints and verifies access tokens (every algorithm).
+    Access,
+    /// Seals and opens refresh tokens: always a `v4.local` key, never published.
+    Refresh,
+}
+
+impl KeyPurpose {
+    /// `access` or `refresh`, as written in key-set files (`keycard_purpose`) and by the CLI.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KeyPurpose::Access => "access",
+            KeyPurpose::Refresh => "refresh",
+        }
     }
 }
 

@@ -24,12 +24,12 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::time_claim::TimeEncoding;
 use crate::claims::{
-    Access, Claims, NoCustomClaims, RawClaims, Refresh, SessionId, TokenId, TokenKind,
+    Access, Claims, NoCustomClaims, RawClaims, Refresh, SessionId, TokenId, TokenKind, TokenType,
 };
 use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
 use crate::format::{self, Opened, jwt, paseto};
-use crate::keys::{Format, KeyRing, Kid};
+use crate::keys::{Format, KeyPurpose, KeyRing, Kid};
 
 /// What a revocation check learns about a token that passed every other check.
 #[derive(Clone, Copy, Debug)]
@@ -178,7 +178,9 @@ impl Verifier {
             });
         }
         let format = format::detect(token)?;
-        if !self.formats[format.index()] {
+        // The accepted formats are those of access tokens; refresh tokens are always `v4.local`
+        // under a refresh-token key, checked below.
+        if K::TYPE == TokenType::Access && !self.formats[format.index()] {
             return Err(Error::UnsupportedFormat(match format {
                 Format::Jwt => "JWT is not accepted here",
                 Format::V4Public => "v4.public is not accepted here",
@@ -194,11 +196,20 @@ impl Verifier {
         };
         let claims = RawClaims::read(&payload, TimeEncoding::of(format))?.require()?;
         self.check_claims(&claims, now)?;
-        if kind != Some(K::TYPE) {
-            return Err(Error::WrongTokenType {
-                expected: K::TYPE.name(),
-                found: kind.map_or("a JWT without an at+jwt or rt+jwt typ", |k| k.name()),
-            });
+        match token_type(key.purpose(), kind) {
+            Ok(kind) if kind == K::TYPE => {}
+            Ok(other) => {
+                return Err(Error::WrongTokenType {
+                    expected: K::TYPE.name(),
+                    found: other.name(),
+                });
+            }
+            Err(found) => {
+                return Err(Error::WrongTokenType {
+                    expected: K::TYPE.name(),
+                    found,
+                });
+            }
         }
         if let Some(list) = &self.revocations {
             if self.leeway > list.max_leeway() {
@@ -254,6 +265,21 @@ impl Verifier {
             (None, None) => {}
         }
         Ok(())
+    }
+}
+
+/// What an authenticated token is: the key's purpose and the token's own signed marker must
+/// agree. A refresh-token key seals only refresh tokens; an access-token key only access tokens,
+/// so a token marked as a refresh token but sealed with an access-token key (a JWT `rt+jwt`, or a
+/// PASETO token with the refresh assertion) is neither, and no verification accepts it.
+fn token_type(purpose: KeyPurpose, marked: Option<TokenType>) -> Result<TokenType, &'static str> {
+    match (purpose, marked) {
+        (KeyPurpose::Refresh, _) => Ok(TokenType::Refresh),
+        (KeyPurpose::Access, Some(TokenType::Access)) => Ok(TokenType::Access),
+        (KeyPurpose::Access, Some(TokenType::Refresh)) => {
+            Err("a refresh token sealed with an access-token key")
+        }
+        (KeyPurpose::Access, None) => Err("a JWT without an at+jwt typ"),
     }
 }
 

@@ -31,7 +31,8 @@ pub struct Fixture {
     pub verifier: Verifier,
 }
 
-/// A ring at T0 with an active key for every format (EdDSA for JWT), grace 1 h, an issuer
+/// A ring at T0 with an active key for every format (EdDSA for JWT) and a refresh-token key,
+/// grace 1 h, an issuer
 /// writing `iss`/`aud`, and a verifier requiring them.
 pub fn fixture() -> Fixture {
     let clock = ManualClock::new(Timestamp::from_unix(T0).unwrap());
@@ -43,6 +44,7 @@ pub fn fixture() -> Fixture {
     keys.rotate(Algorithm::V4Public).unwrap();
     keys.rotate(Algorithm::V4Local).unwrap();
     keys.rotate(Algorithm::EdDSA).unwrap();
+    keys.rotate_refresh_key().unwrap();
     let (issuer, verifier) = issuer_and_verifier(&keys);
     Fixture {
         clock,

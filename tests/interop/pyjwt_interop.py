@@ -4,6 +4,9 @@
                      "https://auth.test"; print {"header": ..., "claims": ...} as JSON
   mint JWK CLAIMS    sign the CLAIMS JSON with the private JWK, header kid + typ "at+jwt";
                      print the token
+  accepts JWKS TOKEN try TOKEN as an access token (audience "api", issuer "https://auth.test")
+                     with every key of the JWK Set (public keys, and oct keys a gateway might
+                     share); print {"accepted": [kid, ...], "errors": [message, ...]}
 """
 import json
 import sys
@@ -14,6 +17,22 @@ from jwt import PyJWK
 
 def main():
     cmd, jwk_text, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+    if cmd == "accepts":
+        accepted, errors = [], []
+        for jwk in json.loads(jwk_text)["keys"]:
+            try:
+                jwt.decode(
+                    arg,
+                    PyJWK(jwk).key,
+                    algorithms=[jwk["alg"]],
+                    audience="api",
+                    issuer="https://auth.test",
+                )
+                accepted.append(jwk["kid"])
+            except jwt.PyJWTError as e:
+                errors.append(type(e).__name__)
+        print(json.dumps({"accepted": accepted, "errors": errors}))
+        return
     jwk = json.loads(jwk_text)
     key = PyJWK(jwk)
     if cmd == "verify":

@@ -98,22 +98,27 @@ fn time_claims_use_each_formats_standard_form() {
 #[test]
 fn refresh_and_access_never_pass_as_each_other() {
     let f = fixture();
+    let rt = f.issuer.refresh("alice").mint().unwrap();
+    assert_eq!(
+        rt.format(),
+        Format::V4Local,
+        "refresh tokens are always sealed"
+    );
+    assert_eq!(rt.kid(), f.keys.active_refresh().unwrap().kid());
+    assert!(
+        f.verifier
+            .verify_refresh::<NoCustomClaims>(rt.as_str())
+            .is_ok()
+    );
+    assert_eq!(
+        f.verifier
+            .verify_access::<NoCustomClaims>(rt.as_str())
+            .unwrap_err()
+            .kind(),
+        "wrong_token_type"
+    );
     for format in Format::ALL {
-        let rt = f.issuer.refresh("alice").format(format).mint().unwrap();
         let at = f.issuer.access("alice").format(format).mint().unwrap();
-        assert!(
-            f.verifier
-                .verify_refresh::<NoCustomClaims>(rt.as_str())
-                .is_ok()
-        );
-        assert_eq!(
-            f.verifier
-                .verify_access::<NoCustomClaims>(rt.as_str())
-                .unwrap_err()
-                .kind(),
-            "wrong_token_type",
-            "{format}"
-        );
         assert_eq!(
             f.verifier
                 .verify_refresh::<NoCustomClaims>(at.as_str())
@@ -126,25 +131,61 @@ fn refresh_and_access_never_pass_as_each_other() {
 }
 
 #[test]
-fn stripping_the_paseto_refresh_marker_breaks_the_token() {
+fn refresh_typed_tokens_sealed_with_access_keys_are_neither_kind() {
+    // What keycard minted before refresh tokens had their own key: a JWT `rt+jwt` and PASETO
+    // tokens with the refresh assertion, sealed with access-token keys. Authentic, but refused
+    // both as access and as refresh tokens.
     let f = fixture();
-    for format in [Format::V4Public, Format::V4Local] {
-        let rt = f.issuer.refresh("alice").format(format).mint().unwrap();
-        let (body, footer) = rt.as_str().rsplit_once('.').unwrap();
-        let mut footer: serde_json::Value = serde_json::from_slice(&unb64(footer)).unwrap();
-        assert_eq!(footer["typ"], "rt");
-        footer.as_object_mut().unwrap().remove("typ");
-        let stripped = format!("{body}.{}", b64(footer.to_string().as_bytes()));
-        for result in [
+    let ed = active(&f, Format::Jwt);
+    let mut header = access_header(&ed);
+    header["typ"] = "rt+jwt".into();
+    let public = active(&f, Format::V4Public);
+    let local = active(&f, Format::V4Local);
+    let footer =
+        |k: &keycard::Key| serde_json::json!({"kid": k.kid().as_str(), "typ": "rt"}).to_string();
+    let claims = good_paseto_claims().to_string();
+    let marker = b"keycard:refresh-token:v1";
+    for token in [
+        jwt(&ed, &header, &good_claims()),
+        paseto_public(
+            &public,
+            claims.as_bytes(),
+            footer(&public).as_bytes(),
+            marker,
+        ),
+        paseto_local(&local, claims.as_bytes(), footer(&local).as_bytes(), marker),
+    ] {
+        for r in [
             f.verifier
-                .verify_access::<NoCustomClaims>(&stripped)
+                .verify_access::<NoCustomClaims>(&token)
                 .map(|_| ()),
             f.verifier
-                .verify_refresh::<NoCustomClaims>(&stripped)
+                .verify_refresh::<NoCustomClaims>(&token)
                 .map(|_| ()),
         ] {
-            assert_eq!(result.unwrap_err().kind(), "bad_signature", "{format}");
+            assert_eq!(r.unwrap_err().kind(), "wrong_token_type", "{token:.12}");
         }
+    }
+}
+
+#[test]
+fn editing_a_refresh_token_footer_breaks_the_token() {
+    let f = fixture();
+    let rt = f.issuer.refresh("alice").mint().unwrap();
+    let (body, footer) = rt.as_str().rsplit_once('.').unwrap();
+    let mut footer: serde_json::Value = serde_json::from_slice(&unb64(footer)).unwrap();
+    assert_eq!(footer["typ"], "rt");
+    footer.as_object_mut().unwrap().remove("typ");
+    let stripped = format!("{body}.{}", b64(footer.to_string().as_bytes()));
+    for result in [
+        f.verifier
+            .verify_access::<NoCustomClaims>(&stripped)
+            .map(|_| ()),
+        f.verifier
+            .verify_refresh::<NoCustomClaims>(&stripped)
+            .map(|_| ()),
+    ] {
+        assert_eq!(result.unwrap_err().kind(), "bad_signature");
     }
 }
 

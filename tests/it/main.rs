@@ -8,5 +8,6 @@ mod formats;
 mod interop_jsonwebtoken;
 mod interop_python;
 mod keys;
+mod refresh_opacity;
 mod rotation;
 mod sessions;
