@@ -54,6 +54,7 @@ pub mod clock;
 pub mod dangerous;
 mod encoding;
 pub mod error;
+pub mod file_lock;
 mod format;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -72,8 +73,9 @@ pub use claims::{
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};
 pub use issue::{Issuer, MintRequest};
-pub use keycard::{AnomalyPolicy, Keycard, KeycardBuilder, LimitPolicy, TokenPair};
+pub use keycard::{AnomalyPolicy, Keycard, KeycardBuilder, TokenPair};
 pub use keys::{Algorithm, Format, Key, KeyPurpose, KeyRing, Kid};
+pub use refresh::LimitPolicy;
 pub use verify::{RevocationCheck, TokenFacts, Verified, Verifier};
 
 /// The deepest JSON nesting accepted anywhere in a token.

@@ -769,3 +769,203 @@ fn cli_interop_with_pyjwt() {
     let claims: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(claims["sub"], "from-python");
 }
+
+// --- Hardening regressions.
+
+#[test]
+fn parallel_revokes_lose_nothing() {
+    // Each `revoke` used to read, change and write the file without a lock: 10 in parallel all
+    // exited 0 and the file held 2 of them.
+    let dir = tempdir("parallel-revoke");
+    let revs = dir.join("revoked.bin");
+    let n = 20;
+    let children: Vec<_> = (0..n)
+        .map(|i| {
+            let mut cmd = Command::cargo_bin("keycard").unwrap();
+            cmd.args([
+                "revoke",
+                "--revocations",
+                p(&revs),
+                "--jti",
+                &format!("jti-{i}"),
+            ]);
+            cmd.stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let list = keycard::revocation::RevocationList::load(&revs).unwrap();
+    for i in 0..n {
+        let jti = keycard::TokenId::new(&format!("jti-{i}")).unwrap();
+        assert!(list.is_token_revoked(&jti), "jti-{i} was lost");
+    }
+    assert_eq!(list.len(), n);
+}
+
+#[test]
+fn parallel_keygens_lose_nothing() {
+    let dir = tempdir("parallel-keygen");
+    let keys = dir.join("keys.json");
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            let mut cmd = Command::cargo_bin("keycard").unwrap();
+            cmd.args(["keygen", "--keys", p(&keys), "--alg", "EdDSA"]);
+            cmd.stdout(std::process::Stdio::piped());
+            cmd.stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let mut kids = Vec::new();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        kids.push(String::from_utf8(o.stdout).unwrap().trim().to_owned());
+    }
+    let ring = KeyRing::load(&keys).unwrap();
+    for kid in &kids {
+        assert!(ring.get(kid).is_some(), "key {kid} was lost");
+    }
+}
+
+#[test]
+fn a_file_held_by_a_service_is_refused_not_overwritten() {
+    let dir = tempdir("held");
+    let revs = dir.join("revoked.bin");
+    let service = keycard::revocation::RevocationList::open(&revs).unwrap();
+    service
+        .revoke_token(
+            &keycard::TokenId::new("by-service").unwrap(),
+            SystemClock.now().saturating_add(Duration::from_secs(600)),
+        )
+        .unwrap();
+    let o = keycard(&[
+        "revoke",
+        "--lock-wait",
+        "0s",
+        "--revocations",
+        p(&revs),
+        "--jti",
+        "by-cli",
+    ]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("locked"), "{}", o.stderr);
+    drop(service);
+    ok(&["revoke", "--revocations", p(&revs), "--jti", "by-cli"]);
+    let list = keycard::revocation::RevocationList::load(&revs).unwrap();
+    for jti in ["by-service", "by-cli"] {
+        assert!(list.is_token_revoked(&keycard::TokenId::new(jti).unwrap()));
+    }
+}
+
+#[test]
+fn leeway_beyond_the_files_margin_is_refused() {
+    // `verify --leeway 10m` used to raise the list's margin, but `revoke` had already saved
+    // with the 5-minute one, so a token revoked after it expired 6 minutes ago verified.
+    let dir = tempdir("leeway-margin");
+    let keys = keyset(&dir);
+    let revs = dir.join("revoked.bin");
+    let ring = Arc::new(KeyRing::load(&keys).unwrap());
+    let now = SystemClock.now().as_unix();
+    let clock = ManualClock::new(keycard::Timestamp::from_unix(now - 960).unwrap());
+    let old = Issuer::new(ring)
+        .with_clock(Arc::new(clock))
+        .with_access_ttl(Duration::from_secs(600))
+        .access("alice")
+        .mint()
+        .unwrap(); // expired 6 minutes ago
+    let exp = old.expires_at().to_rfc3339();
+    let o = keycard(&[
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--jti",
+        old.token_id().as_str(),
+        "--until",
+        &exp,
+    ]);
+    usage_error(&o);
+    assert!(o.stderr.contains("in the past"), "{}", o.stderr);
+    ok(&["revoke", "--revocations", p(&revs), "--jti", "other"]);
+    let o = keycard(&[
+        "verify",
+        "--keys",
+        p(&keys),
+        "--leeway",
+        "10m",
+        "--revocations",
+        p(&revs),
+        old.as_str(),
+    ]);
+    usage_error(&o);
+    assert!(o.stderr.contains("--leeway 10m"), "{}", o.stderr);
+    // Within the margin, verify runs (and the token is simply expired).
+    let o = keycard(&[
+        "verify",
+        "--keys",
+        p(&keys),
+        "--leeway",
+        "5m",
+        "--revocations",
+        p(&revs),
+        old.as_str(),
+    ]);
+    rejected(&o, "expired");
+}
+
+#[test]
+fn a_non_ascii_duration_is_a_usage_error() {
+    let dir = tempdir("non-ascii");
+    let keys = keyset(&dir);
+    for ttl in ["é", "1é", "15ḿ", "🕐", "1\u{301}"] {
+        usage_error(&keycard(&[
+            "mint",
+            "--keys",
+            p(&keys),
+            "--sub",
+            "a",
+            "--ttl",
+            ttl,
+        ]));
+        usage_error(&keycard(&[
+            "verify",
+            "--keys",
+            p(&keys),
+            "--leeway",
+            ttl,
+            "x.y.z",
+        ]));
+    }
+}
+
+#[test]
+fn secret_paserks_import_from_a_file_or_stdin() {
+    let dir = tempdir("paserk-file");
+    let src = dir.join("src.json");
+    let kid = ok(&["keygen", "--keys", p(&src), "--alg", "v4.local"]);
+    let secret = ok(&["paserk", "--keys", p(&src), "--kid", &kid, "--secret"]);
+    let file = dir.join("local.paserk");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let a = dir.join("a.json");
+    let imported = ok(&[
+        "import",
+        "--keys",
+        p(&a),
+        "--kid",
+        &kid,
+        "--paserk-file",
+        p(&file),
+    ]);
+    assert_eq!(imported, kid);
+    let b = dir.join("b.json");
+    let o = keycard_stdin(
+        &["import", "--keys", p(&b), "--kid", &kid, "--paserk", "-"],
+        Some(&secret),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.trim(), kid);
+    let help = ok(&["import", "--help"]);
+    assert!(help.contains("--paserk-file") && help.contains("stdin"));
+}

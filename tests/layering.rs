@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 /// Leaves: usable from anywhere.
-const LEAVES: &[&str] = &["error", "clock", "encoding", "atomic_file"];
+const LEAVES: &[&str] = &["error", "clock", "encoding", "atomic_file", "file_lock"];
 
 /// Each module and the (non-leaf) modules it may use.
 const ALLOWED: &[(&str, &[&str])] = &[

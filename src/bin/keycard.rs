@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use keycard::dangerous::inspect_unverified;
+use keycard::file_lock::FileLock;
 use keycard::revocation::RevocationList;
 use keycard::{
     Algorithm, Clock, Error, Format, Issuer, Key, KeyRing, Kid, SessionId, SystemClock, Timestamp,
@@ -34,6 +35,10 @@ const MAX_STDIN: u64 = 1 << 20;
     after_help = "Exit codes: 0 success, 1 token rejected, 2 usage or I/O error."
 )]
 struct Cli {
+    /// How long to wait for another command (or a service) holding a key-set or revocation
+    /// file before giving up, like 10s or 0s.
+    #[arg(long, global = true, default_value = "10s")]
+    lock_wait: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,7 +59,7 @@ enum Command {
     },
     /// Add a key from a JWK file (public or private) or a PASERK string.
     #[command(
-        after_help = "Example: keycard import --keys keys.json --kid partner-1 --jwk partner.jwk --alg EdDSA"
+        after_help = "Example: keycard import --keys keys.json --kid partner-1 --jwk partner.jwk --alg EdDSA\n         keycard import --keys keys.json --kid k4.lid.… --paserk-file local.paserk\n         keycard import --keys keys.json --kid k4.lid.… --paserk - < local.paserk"
     )]
     Import {
         #[command(flatten)]
@@ -63,11 +68,15 @@ enum Command {
         #[arg(long, allow_hyphen_values = true)]
         kid: String,
         /// A JWK file.
-        #[arg(long, conflicts_with = "paserk", required_unless_present = "paserk")]
+        #[arg(long, conflicts_with_all = ["paserk", "paserk_file"], required_unless_present_any = ["paserk", "paserk_file"])]
         jwk: Option<PathBuf>,
-        /// A PASERK: k4.public., k4.secret. or k4.local.
-        #[arg(long)]
+        /// A PASERK (k4.public., k4.secret. or k4.local.), or - to read it from stdin. A secret
+        /// PASERK given here is visible in `ps` and shell history: prefer --paserk-file or stdin.
+        #[arg(long, conflicts_with = "paserk_file", allow_hyphen_values = true)]
         paserk: Option<String>,
+        /// A file holding a PASERK (k4.public., k4.secret. or k4.local.).
+        #[arg(long)]
+        paserk_file: Option<PathBuf>,
         /// The key's algorithm, when the JWK has no alg member.
         #[arg(long)]
         alg: Option<String>,
@@ -211,7 +220,11 @@ fn main() -> ExitCode {
         }
     };
     let mut out = String::new();
-    match run(cli.command, &mut out) {
+    let result = duration(&cli.lock_wait).and_then(|lock_wait| {
+        let ctx = Context { lock_wait };
+        run(&ctx, cli.command, &mut out)
+    });
+    match result {
         Ok(()) => {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(out.as_bytes());
@@ -232,7 +245,9 @@ fn main() -> ExitCode {
 /// A duration like `90s`, `15m`, `2h`, `7d` (at most 10 years).
 fn duration(text: &str) -> Result<Duration, Failure> {
     let bad = || usage(format!("bad duration `{text}` (use e.g. 90s, 15m, 2h, 7d)"));
-    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+    // Split before the last character, whatever its width (`é` is two bytes).
+    let at = text.char_indices().last().map_or(0, |(i, _)| i);
+    let (digits, unit) = text.split_at(at);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 12 {
         return Err(bad());
     }
@@ -248,6 +263,35 @@ fn duration(text: &str) -> Result<Duration, Failure> {
         return Err(bad());
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// A duration as a person writes it: `90d`, `2h`, `15m`, `45s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Secret text from a file, or from stdin (`None`), kept in a zeroizing buffer.
+fn secret_text(path: Option<&Path>) -> Result<zeroize::Zeroizing<String>, Failure> {
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(256));
+    let read = match path {
+        Some(p) => std::fs::File::open(p)
+            .and_then(|f| f.take(64 * 1024).read_to_end(&mut bytes))
+            .map_err(|e| Failure::Usage(format!("io: {}: {e}", p.display()))),
+        None => std::io::stdin()
+            .take(64 * 1024)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::Usage(format!("io: stdin: {e}"))),
+    };
+    read?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| usage("the PASERK is not UTF-8"))?;
+    Ok(zeroize::Zeroizing::new(text.trim().to_owned()))
 }
 
 fn algorithm(name: &str) -> Result<Algorithm, Failure> {
@@ -308,10 +352,16 @@ fn token_arg(arg: &str) -> Result<String, Failure> {
     }
 }
 
-fn run(command: Command, out: &mut String) -> Result<(), Failure> {
+/// Settings every command shares.
+struct Context {
+    lock_wait: Duration,
+}
+
+fn run(ctx: &Context, command: Command, out: &mut String) -> Result<(), Failure> {
     match command {
         Command::Keygen { keys, alg, kid: k } => {
             let alg = algorithm(&alg)?;
+            let _lock = FileLock::exclusive(&keys.path, ctx.lock_wait)?;
             let ring = load_keys(&keys.path, true)?;
             let key = match k {
                 None => Key::generate(alg)?,
@@ -332,19 +382,28 @@ fn run(command: Command, out: &mut String) -> Result<(), Failure> {
             kid: k,
             jwk,
             paserk,
+            paserk_file,
             alg,
             active,
         } => {
             let alg = alg.as_deref().map(algorithm).transpose()?;
             let k = kid(&k)?;
+            let paserk = match (paserk, paserk_file) {
+                (Some(p), None) if p == "-" => Some(secret_text(None)?),
+                (Some(p), None) => Some(zeroize::Zeroizing::new(p)),
+                (None, Some(path)) => Some(secret_text(Some(&path))?),
+                _ => None,
+            };
             let key = match (jwk, paserk) {
                 (Some(path), None) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| Failure::Usage(format!("io: {}: {e}", path.display())))?;
+                    let text = zeroize::Zeroizing::new(
+                        std::fs::read_to_string(&path)
+                            .map_err(|e| Failure::Usage(format!("io: {}: {e}", path.display())))?,
+                    );
                     Key::from_jwk_with(&text, alg, Some(k.clone()))?
                 }
                 (None, Some(p)) => {
-                    let key = Key::from_paserk(&p)?;
+                    let key = Key::from_paserk(p.trim())?;
                     if alg.is_some_and(|a| a != key.algorithm()) {
                         return Err(usage("--alg does not match the PASERK's key type"));
                     }
@@ -356,8 +415,13 @@ fn run(command: Command, out: &mut String) -> Result<(), Failure> {
                     }
                     key
                 }
-                _ => return Err(usage("give exactly one of --jwk and --paserk")),
+                _ => {
+                    return Err(usage(
+                        "give exactly one of --jwk, --paserk and --paserk-file",
+                    ));
+                }
             };
+            let _lock = FileLock::exclusive(&keys.path, ctx.lock_wait)?;
             let ring = load_keys(&keys.path, true)?;
             let imported = key.kid().clone();
             if active {
@@ -425,10 +489,10 @@ fn run(command: Command, out: &mut String) -> Result<(), Failure> {
             }
             let ring = Arc::new(load_keys(&keys.path, false)?);
             let kid = k.as_deref().map(kid).transpose()?;
-            if let Some(k) = &kid {
-                if ring.get(k.as_str()).is_none() {
-                    return Err(usage(format!("no key `{k}` in the key set")));
-                }
+            if let Some(k) = &kid
+                && ring.get(k.as_str()).is_none()
+            {
+                return Err(usage(format!("no key `{k}` in the key set")));
             }
             let mut issuer = Issuer::new(ring);
             if let Some(iss) = iss {
@@ -472,8 +536,15 @@ fn run(command: Command, out: &mut String) -> Result<(), Failure> {
                 verifier = verifier.with_formats(&[format_arg(&f)?]);
             }
             if let Some(path) = revocations {
-                let margin = leeway.max(RevocationList::DEFAULT_MARGIN);
-                let list = RevocationList::load(&path)?.with_prune_margin(margin);
+                let list = RevocationList::load(&path)?;
+                if leeway > list.max_leeway() {
+                    return Err(usage(format!(
+                        "--leeway {} is longer than the {} {} keeps revocations past the expiry of the tokens they cover: a revoked token within that leeway could already be pruned",
+                        human(leeway),
+                        human(list.max_leeway()),
+                        path.display()
+                    )));
+                }
                 verifier = verifier.with_revocations(Arc::new(list));
             }
             let token = token_arg(&token)?;
@@ -516,7 +587,16 @@ fn run(command: Command, out: &mut String) -> Result<(), Failure> {
                 (None, Some(t)) => now.saturating_add(duration(&t)?),
                 (None, None) => now.saturating_add(Duration::from_secs(24 * 3600)),
             };
-            let list = RevocationList::load_or_new(&revocations)?;
+            // Through the durable journal, under the file's lock: concurrent `revoke`s queue and
+            // none is lost; a service holding the file open makes this fail instead.
+            let list = RevocationList::open_waiting(&revocations, ctx.lock_wait)?;
+            let horizon = now.saturating_sub(list.max_leeway());
+            if until < horizon {
+                return Err(usage(format!(
+                    "--until is more than {} in the past: every token it could cover has expired, and the entry would be pruned at once",
+                    human(list.max_leeway())
+                )));
+            }
             match (jti, sid, sub) {
                 (Some(j), None, None) => {
                     let j = TokenId::new(&j).ok_or_else(|| usage("--jti is not a token id"))?;
@@ -531,7 +611,6 @@ fn run(command: Command, out: &mut String) -> Result<(), Failure> {
                 }
                 _ => return Err(usage("give one of --jti, --sid, --sub")),
             }
-            list.save(&revocations)?;
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! saved to a file, and what replicas exchange.
 //!
 //! ```text
-//! snapshot: "KCRV" | version 1 | type 1 | hash key (16) | count (u64 LE) | entries | checksum (16)
+//! snapshot: "KCRV" | version 2 | type 1 | hash key (16) | margin (u32 LE) | count (u64 LE) | entries | checksum (16)
 //! delta:    "KCRV" | version 1 | type 2 | key id (16)   | count (u64 LE) | entries | checksum (16)
 //! entry:    kind (1: token, 2: session, 3: subject) | key (16) | until (u32 LE) | cutoff (u32 LE)
 //! checksum: the first 16 bytes of SHA-256 over everything before it
@@ -10,6 +10,9 @@
 //!
 //! The hash key is the secret the list derives entry keys from; a delta names the list it belongs
 //! to by the key's id (a SHA-256 of it), so a delta can never be applied to an unrelated list.
+//! A snapshot records the prune margin its entries were kept with (seconds): a reader must not
+//! verify with a leeway above it, since revocations of tokens that expired earlier than that may
+//! already be gone. Version-1 snapshots (no margin) read as the default 5 minutes.
 //! Decoding is hostile-input code: the checksum and every length are checked before anything is
 //! allocated, allocation never exceeds the input's size, and every failure is a typed
 //! `corrupt_data` error.
@@ -18,10 +21,16 @@ use super::{Revocation, RevocationKind};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"KCRV";
-const VERSION: u8 = 1;
+/// Deltas, and snapshots written before the margin was recorded.
+const VERSION_1: u8 = 1;
+/// Snapshots with the prune margin.
+const VERSION_2: u8 = 2;
 const TYPE_SNAPSHOT: u8 = 1;
 const TYPE_DELTA: u8 = 2;
 const HEADER: usize = 4 + 1 + 1 + 16 + 8;
+const MARGIN: usize = 4;
+/// The margin a version-1 snapshot is read with: the default, 5 minutes.
+const V1_MARGIN: u32 = 300;
 const ENTRY: usize = 1 + 16 + 4 + 4;
 pub(crate) const CHECKSUM: usize = 16;
 
@@ -39,12 +48,20 @@ pub(crate) fn key_id(hash_key: &[u8; 16]) -> [u8; 16] {
     checksum(&input)
 }
 
-fn encode(kind: u8, tag: &[u8; 16], entries: &[Revocation]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER + entries.len() * ENTRY + CHECKSUM);
+fn encode(kind: u8, tag: &[u8; 16], margin: Option<u32>, entries: &[Revocation]) -> Vec<u8> {
+    let extra = margin.map_or(0, |_| MARGIN);
+    let mut out = Vec::with_capacity(HEADER + extra + entries.len() * ENTRY + CHECKSUM);
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(if margin.is_some() {
+        VERSION_2
+    } else {
+        VERSION_1
+    });
     out.push(kind);
     out.extend_from_slice(tag);
+    if let Some(m) = margin {
+        out.extend_from_slice(&m.to_le_bytes());
+    }
     out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
     for e in entries {
         out.push(e.kind as u8);
@@ -57,29 +74,39 @@ fn encode(kind: u8, tag: &[u8; 16], entries: &[Revocation]) -> Vec<u8> {
     out
 }
 
-/// Encodes a snapshot.
-pub(crate) fn encode_snapshot(hash_key: &[u8; 16], entries: &[Revocation]) -> Vec<u8> {
-    encode(TYPE_SNAPSHOT, hash_key, entries)
+/// Encodes a snapshot whose entries were kept `margin` seconds past their expiry.
+pub(crate) fn encode_snapshot(hash_key: &[u8; 16], margin: u32, entries: &[Revocation]) -> Vec<u8> {
+    encode(TYPE_SNAPSHOT, hash_key, Some(margin), entries)
 }
 
 /// Encodes a delta for the list with this hash key.
 pub(crate) fn encode_delta(hash_key: &[u8; 16], entries: &[Revocation]) -> Vec<u8> {
-    encode(TYPE_DELTA, &key_id(hash_key), entries)
+    encode(TYPE_DELTA, &key_id(hash_key), None, entries)
 }
 
 fn corrupt(reason: &'static str) -> Error {
     Error::Corrupt(reason)
 }
 
-/// Decodes either form: (type, 16-byte tag, entries).
-fn decode(bytes: &[u8]) -> Result<(u8, [u8; 16], Vec<Revocation>)> {
+/// A decoded snapshot or delta.
+struct Decoded {
+    kind: u8,
+    tag: [u8; 16],
+    /// Snapshots only: the prune margin in seconds.
+    margin: u32,
+    entries: Vec<Revocation>,
+}
+
+/// Decodes either form.
+fn decode(bytes: &[u8]) -> Result<Decoded> {
     if bytes.len() < HEADER + CHECKSUM {
         return Err(corrupt("revocation data too short"));
     }
     if &bytes[..4] != MAGIC {
         return Err(corrupt("not keycard revocation data"));
     }
-    if bytes[4] != VERSION {
+    let version = bytes[4];
+    if version != VERSION_1 && version != VERSION_2 {
         return Err(corrupt("unsupported revocation data version"));
     }
     let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM);
@@ -87,15 +114,31 @@ fn decode(bytes: &[u8]) -> Result<(u8, [u8; 16], Vec<Revocation>)> {
         return Err(corrupt("revocation data checksum mismatch"));
     }
     let kind = body[5];
-    if kind != TYPE_SNAPSHOT && kind != TYPE_DELTA {
-        return Err(corrupt("unknown revocation data type"));
+    match (kind, version) {
+        (TYPE_SNAPSHOT, _) | (TYPE_DELTA, VERSION_1) => {}
+        (TYPE_DELTA, _) => return Err(corrupt("unsupported revocation delta version")),
+        _ => return Err(corrupt("unknown revocation data type")),
     }
     let mut tag = [0u8; 16];
     tag.copy_from_slice(&body[6..22]);
+    let (margin, rest) = if version == VERSION_2 {
+        let m = body
+            .get(22..22 + MARGIN)
+            .ok_or(corrupt("revocation data too short"))?;
+        (
+            u32::from_le_bytes([m[0], m[1], m[2], m[3]]),
+            &body[22 + MARGIN..],
+        )
+    } else {
+        (V1_MARGIN, &body[22..])
+    };
+    if rest.len() < 8 {
+        return Err(corrupt("revocation data too short"));
+    }
     let mut count = [0u8; 8];
-    count.copy_from_slice(&body[22..30]);
+    count.copy_from_slice(&rest[..8]);
     let count = u64::from_le_bytes(count);
-    let payload = &body[HEADER..];
+    let payload = &rest[8..];
     if payload.len() % ENTRY != 0 || count != (payload.len() / ENTRY) as u64 {
         return Err(corrupt(
             "revocation entry count does not match the data length",
@@ -118,22 +161,51 @@ fn decode(bytes: &[u8]) -> Result<(u8, [u8; 16], Vec<Revocation>)> {
             cutoff,
         });
     }
-    Ok((kind, tag, entries))
+    Ok(Decoded {
+        kind,
+        tag,
+        margin,
+        entries,
+    })
 }
 
-/// Decodes a snapshot: its hash key and entries.
-pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<([u8; 16], Vec<Revocation>)> {
-    match decode(bytes)? {
-        (TYPE_SNAPSHOT, key, entries) => Ok((key, entries)),
-        _ => Err(corrupt("revocation delta where a snapshot was expected")),
+/// A decoded snapshot.
+pub(crate) struct Snapshot {
+    pub(crate) hash_key: [u8; 16],
+    /// Seconds its entries were kept past their expiry.
+    pub(crate) margin: u32,
+    pub(crate) entries: Vec<Revocation>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hash key is a secret: never printed.
+        f.debug_struct("Snapshot")
+            .field("margin", &self.margin)
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
     }
+}
+
+/// Decodes a snapshot.
+pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot> {
+    let d = decode(bytes)?;
+    if d.kind != TYPE_SNAPSHOT {
+        return Err(corrupt("revocation delta where a snapshot was expected"));
+    }
+    Ok(Snapshot {
+        hash_key: d.tag,
+        margin: d.margin,
+        entries: d.entries,
+    })
 }
 
 /// Decodes a delta for the list with `hash_key`.
 pub(crate) fn decode_delta(hash_key: &[u8; 16], bytes: &[u8]) -> Result<Vec<Revocation>> {
-    match decode(bytes)? {
-        (TYPE_DELTA, id, entries) if id == key_id(hash_key) => Ok(entries),
-        (TYPE_DELTA, _, _) => Err(corrupt("revocation delta of another list")),
+    let d = decode(bytes)?;
+    match d.kind {
+        TYPE_DELTA if d.tag == key_id(hash_key) => Ok(d.entries),
+        TYPE_DELTA => Err(corrupt("revocation delta of another list")),
         _ => Err(corrupt("revocation snapshot where a delta was expected")),
     }
 }
@@ -162,9 +234,13 @@ mod tests {
     #[test]
     fn round_trips() {
         let key = [9u8; 16];
-        let snap = encode_snapshot(&key, &sample());
-        assert_eq!(snap.len(), HEADER + 2 * ENTRY + CHECKSUM);
-        assert_eq!(decode_snapshot(&snap).unwrap(), (key, sample()));
+        let snap = encode_snapshot(&key, 600, &sample());
+        assert_eq!(snap.len(), HEADER + MARGIN + 2 * ENTRY + CHECKSUM);
+        let back = decode_snapshot(&snap).unwrap();
+        assert_eq!(
+            (back.hash_key, back.margin, back.entries),
+            (key, 600, sample())
+        );
         let delta = encode_delta(&key, &sample());
         assert_eq!(decode_delta(&key, &delta).unwrap(), sample());
         assert_eq!(
@@ -174,14 +250,20 @@ mod tests {
         assert!(decode_snapshot(&delta).is_err());
         assert!(decode_delta(&key, &snap).is_err());
         assert_eq!(
-            decode_snapshot(&encode_snapshot(&key, &[])).unwrap().1,
+            decode_snapshot(&encode_snapshot(&key, 300, &[]))
+                .unwrap()
+                .entries,
             vec![]
         );
+        // A version-1 snapshot (no margin) reads with the default margin.
+        let v1 = encode(TYPE_SNAPSHOT, &key, None, &sample());
+        let back = decode_snapshot(&v1).unwrap();
+        assert_eq!((back.margin, back.entries), (V1_MARGIN, sample()));
     }
 
     #[test]
     fn every_corruption_is_a_typed_error() {
-        let snap = encode_snapshot(&[9u8; 16], &sample());
+        let snap = encode_snapshot(&[9u8; 16], 300, &sample());
         for cut in 0..snap.len() {
             assert_eq!(
                 decode_snapshot(&snap[..cut]).unwrap_err().kind(),
@@ -199,13 +281,13 @@ mod tests {
         }
         // A well-formed checksum over a lying count.
         let mut lying = snap[..snap.len() - CHECKSUM].to_vec();
-        lying[22] = 3;
+        lying[22 + MARGIN] = 3;
         let sum = checksum(&lying);
         lying.extend_from_slice(&sum);
         assert!(decode_snapshot(&lying).is_err());
         // A huge count with no entries allocates nothing and fails.
-        let mut huge = snap[..HEADER].to_vec();
-        huge[22..30].copy_from_slice(&u64::MAX.to_le_bytes());
+        let mut huge = snap[..HEADER + MARGIN].to_vec();
+        huge[22 + MARGIN..30 + MARGIN].copy_from_slice(&u64::MAX.to_le_bytes());
         let sum = checksum(&huge);
         huge.extend_from_slice(&sum);
         assert!(decode_snapshot(&huge).is_err());

@@ -122,6 +122,11 @@ fn masks(hash_key: &[u8; 16]) -> [[u8; 16]; 3] {
     [1u8, 2, 3].map(|kind| sip128(hash_key, b"keycard raw-id mask", &[kind]))
 }
 
+/// A margin in whole seconds, as a snapshot records it.
+fn secs_of(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
 /// Unix seconds as stored (u32, good until 2106; later instants are kept as the maximum, which
 /// only ever keeps an entry longer).
 fn secs(t: Timestamp) -> u32 {
@@ -169,6 +174,9 @@ pub struct RevocationList {
     clock: SharedClock,
     fp_rate: f64,
     margin: Duration,
+    /// The margin a loaded snapshot's entries were kept with: entries of tokens that expired
+    /// longer ago than this may already be gone, whatever this list's own margin.
+    loaded_margin: Option<Duration>,
 }
 
 impl fmt::Debug for RevocationList {
@@ -214,6 +222,7 @@ impl RevocationList {
             clock: Arc::new(SystemClock),
             fp_rate: Self::DEFAULT_FP_RATE,
             margin: Self::DEFAULT_MARGIN,
+            loaded_margin: None,
         }
     }
 
@@ -237,7 +246,9 @@ impl RevocationList {
     }
 
     /// Keeps entries `margin` past their expiry (default 5 minutes). A verifier using this list
-    /// must have a leeway of at most `margin`.
+    /// must have a leeway of at most [`RevocationList::max_leeway`]: this margin, or less when the
+    /// list was loaded from a snapshot written with a smaller one (raising the margin of a loaded
+    /// list cannot bring back what was already pruned).
     pub fn with_prune_margin(mut self, margin: Duration) -> RevocationList {
         self.margin = margin;
         self
@@ -342,6 +353,15 @@ impl RevocationList {
         Ok(())
     }
 
+    /// Makes the next journal append fail as `fault` says.
+    #[cfg(test)]
+    pub(crate) fn inject_journal_fault(&self, fault: journal::Fault) {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(j) = w.as_mut() {
+            j.fault = Some(fault);
+        }
+    }
+
     /// Folds the journal into a fresh snapshot now (a no-op for lists not opened from a file).
     pub fn checkpoint(&self) -> Result<()> {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -352,8 +372,21 @@ impl RevocationList {
     /// absent) plus the journal `<path>.journal` of every revocation added since. From then on
     /// every addition is journaled and flushed before it takes effect, and pruning writes a new
     /// snapshot: a single-node service that restarts loses no revocation.
+    ///
+    /// The list holds an exclusive lock on `<path>.lock` for as long as it lives: a second opener,
+    /// in this process or another, gets an `io` error at once instead of two writers
+    /// checkpointing over each other's acknowledged revocations. [`RevocationList::load`] reads
+    /// without the lock.
     pub fn open(path: impl AsRef<Path>) -> Result<RevocationList> {
+        RevocationList::open_waiting(path, Duration::ZERO)
+    }
+
+    /// [`RevocationList::open`], waiting up to `wait` for another holder of the lock to release it:
+    /// for short-lived writers (the CLI's `revoke`) that queue behind each other. A service that
+    /// keeps the list open still makes them fail, after `wait`, with an `io` error.
+    pub fn open_waiting(path: impl AsRef<Path>, wait: Duration) -> Result<RevocationList> {
         let path = path.as_ref();
+        let lock = crate::file_lock::FileLock::exclusive(path, wait)?;
         let list = match path.try_exists() {
             Ok(true) => {
                 let bytes = crate::atomic_file::read(path, Self::MAX_FILE_BYTES)?;
@@ -366,12 +399,24 @@ impl RevocationList {
             }
             Err(e) => return Err(Error::Io(e.to_string())),
         };
-        let (journal, records) = journal::Journal::open(path)?;
+        let journal::Opened {
+            mut journal,
+            records,
+            legacy,
+        } = journal::Journal::open(path)?;
         for record in records {
             let entries = codec::decode_delta(&list.hash_key, &record)?;
             list.apply(&entries)?;
         }
-        *list.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(journal);
+        journal.lock = Some(lock);
+        let mut w = list.writer.lock().unwrap_or_else(|p| p.into_inner());
+        *w = Some(journal);
+        if legacy {
+            // Fold a journal written before framing into the snapshot, so every later record is
+            // framed.
+            list.checkpoint_locked(&mut w)?;
+        }
+        drop(w);
         Ok(list)
     }
 
@@ -443,6 +488,17 @@ impl RevocationList {
             .is_some_and(|r| secs(issued_at) <= r.cutoff)
     }
 
+    /// The longest verifier leeway this list supports: its prune margin, or the margin of the
+    /// snapshot it was loaded from if that is smaller (what a snapshot records). A verifier with a
+    /// larger leeway could accept a token whose revocation was already pruned, so it refuses to
+    /// run.
+    pub fn max_leeway(&self) -> Duration {
+        match self.loaded_margin {
+            Some(loaded) => self.margin.min(loaded),
+            None => self.margin,
+        }
+    }
+
     /// Counts and sizes.
     pub fn stats(&self) -> RevocationStats {
         let state = self.state.load();
@@ -473,15 +529,19 @@ impl RevocationList {
             .into_iter()
             .filter(|e| e.until >= horizon)
             .collect();
-        codec::encode_snapshot(&self.hash_key, &live)
+        codec::encode_snapshot(&self.hash_key, secs_of(self.max_leeway()), &live)
     }
 
-    /// A list restored from a snapshot, hash key included: it holds exactly what the snapshot
-    /// held (the entries live when it was taken). Entries that expired since are dropped by the
+    /// A list restored from a snapshot, hash key and prune margin included: it holds exactly
+    /// what the snapshot held (the entries live when it was taken). Entries that expired since are dropped by the
     /// next [`prune`](RevocationList::prune), judged by the clock set with `with_clock`.
     pub fn from_snapshot(bytes: &[u8]) -> Result<RevocationList> {
-        let (hash_key, entries) = codec::decode_snapshot(bytes)?;
-        Ok(RevocationList::with_parts(hash_key, entries))
+        let snapshot = codec::decode_snapshot(bytes)?;
+        let margin = Duration::from_secs(u64::from(snapshot.margin));
+        let mut list = RevocationList::with_parts(snapshot.hash_key, snapshot.entries);
+        list.margin = margin;
+        list.loaded_margin = Some(margin);
+        Ok(list)
     }
 
     /// Encodes `revocations` as a delta for this list.
@@ -506,9 +566,13 @@ impl RevocationList {
     /// durable: use `open` for that.
     pub fn load(path: impl AsRef<Path>) -> Result<RevocationList> {
         let path = path.as_ref();
+        // The journal first, then the snapshot: a checkpoint writes the new snapshot before it
+        // empties the journal, so whatever a concurrent checkpoint does between the two reads,
+        // every record read is either in the journal read or in the snapshot read after it.
+        let records = journal::read_records(path)?;
         let bytes = crate::atomic_file::read(path, Self::MAX_FILE_BYTES)?;
         let list = RevocationList::from_snapshot(&bytes)?;
-        for record in journal::read_records(path)? {
+        for record in records {
             list.apply(&codec::decode_delta(&list.hash_key, &record)?)?;
         }
         Ok(list)
@@ -538,7 +602,7 @@ impl RevocationCheck for RevocationList {
     }
 
     fn max_leeway(&self) -> Duration {
-        self.margin
+        RevocationList::max_leeway(self)
     }
 }
 

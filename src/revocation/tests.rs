@@ -394,3 +394,93 @@ fn opened_list_loses_nothing_across_restarts() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("keycard-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_failed_journal_append_loses_only_itself() {
+    // Hardening: an append that failed part-way used to stay on disk, and every later
+    // acknowledged revocation was written behind it and lost at the next start.
+    let dir = temp_dir("short-write");
+    let path = dir.join("revocations.bin");
+    let id = |s: &str| TokenId::new(s).unwrap();
+    {
+        let list = RevocationList::open(&path).unwrap();
+        list.revoke_token(&id("before"), ts(T0 + 100)).unwrap();
+        list.inject_journal_fault(journal::Fault::ShortWrite(20));
+        assert_eq!(
+            list.revoke_token(&id("failed"), ts(T0 + 100))
+                .unwrap_err()
+                .kind(),
+            "io"
+        );
+        assert!(
+            !list.is_token_revoked(&id("failed")),
+            "not applied when not durable"
+        );
+        list.revoke_token(&id("after"), ts(T0 + 100)).unwrap();
+        list.inject_journal_fault(journal::Fault::ShortWriteThenTruncateFails(3));
+        assert!(list.revoke_token(&id("failed2"), ts(T0 + 100)).is_err());
+        list.revoke_token(&id("last"), ts(T0 + 100)).unwrap();
+    }
+    let list = RevocationList::open(&path).unwrap();
+    for acknowledged in ["before", "after", "last"] {
+        assert!(list.is_token_revoked(&id(acknowledged)), "{acknowledged}");
+    }
+    assert!(!list.is_token_revoked(&id("failed")));
+    assert!(!list.is_token_revoked(&id("failed2")));
+    drop(list);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_durable_list_has_one_opener() {
+    // Hardening: two openers of one file used to checkpoint over each other's revocations.
+    let dir = temp_dir("one-opener");
+    let path = dir.join("revocations.bin");
+    let first = RevocationList::open(&path).unwrap();
+    let err = RevocationList::open(&path).unwrap_err();
+    assert_eq!(err.kind(), "io");
+    assert!(err.to_string().contains("locked"), "{err}");
+    // Readers need no lock.
+    first
+        .revoke_token(&TokenId::new("a").unwrap(), ts(T0 + 100))
+        .unwrap();
+    assert!(
+        RevocationList::load(&path)
+            .unwrap()
+            .is_token_revoked(&TokenId::new("a").unwrap())
+    );
+    drop(first);
+    assert!(RevocationList::open(&path).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn legacy_journals_are_folded_into_the_snapshot() {
+    let dir = temp_dir("legacy-journal");
+    let path = dir.join("revocations.bin");
+    let list = RevocationList::new();
+    list.save(&path).unwrap();
+    let r = list
+        .revoke_token(&TokenId::new("old").unwrap(), ts(T0 + 100))
+        .unwrap();
+    let delta = list.encode_delta(&[r]);
+    let mut legacy = (delta.len() as u32).to_le_bytes().to_vec();
+    legacy.extend_from_slice(&delta);
+    std::fs::write(journal::journal_path(&path), &legacy).unwrap();
+    let opened = RevocationList::open(&path).unwrap();
+    assert!(opened.is_token_revoked(&TokenId::new("old").unwrap()));
+    assert_eq!(
+        std::fs::metadata(journal::journal_path(&path))
+            .unwrap()
+            .len(),
+        0
+    );
+    drop(opened);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
