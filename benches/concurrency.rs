@@ -56,7 +56,7 @@ fn run(
                     writer_list.revoke_token(&id, until).unwrap();
                     n += 1;
                 }
-                if n % 1000 == 0 {
+                if n.is_multiple_of(1000) {
                     let pruned = if writer == Writer::Compact {
                         writer_list.compact()
                     } else {

@@ -231,10 +231,10 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
                 issuer.keys.grace().as_secs()
             )));
         }
-        if let Some(Audience::Many(all)) = &issuer.audience {
-            if all.is_empty() || all.len() > MAX_AUDIENCES {
-                return Err(Error::Config("aud holds 1 to 32 audiences".into()));
-            }
+        if let Some(Audience::Many(all)) = &issuer.audience
+            && (all.is_empty() || all.len() > MAX_AUDIENCES)
+        {
+            return Err(Error::Config("aud holds 1 to 32 audiences".into()));
         }
         let key = self.signing_key()?;
         let claims = Claims {

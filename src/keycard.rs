@@ -14,10 +14,11 @@ use crate::error::{Error, Result};
 use crate::issue::Issuer;
 use crate::keys::{Format, KeyRing};
 use crate::refresh::{
-    AnomalyDecision, AnomalyInfo, CasOutcome, ClientContext, Decision, EventHook, Family,
-    RefreshClaims, ReuseCause, RevokeReason, SessionEvent, SessionInfo, SessionStore, Timeout,
-    decide, refresh_token_id,
+    Admission, AnomalyDecision, AnomalyInfo, CasOutcome, ClientContext, Decision, EventHook,
+    Family, LimitPolicy, RefreshClaims, ReuseCause, RevokeReason, SessionEvent, SessionInfo,
+    SessionLimit, SessionStore, Timeout, decide, refresh_token_id,
 };
+use crate::revocation::RevocationList;
 use crate::stores::MemoryStore;
 use crate::verify::{Verified, Verifier};
 
@@ -38,16 +39,6 @@ impl TokenPair {
     pub fn expires_in(&self, now: Timestamp) -> u64 {
         self.access.expires_at().duration_since(now).as_secs()
     }
-}
-
-/// What to do when a login would exceed the concurrent-session limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LimitPolicy {
-    /// Refuse the new login with `session_limit`.
-    Reject,
-    /// Revoke the oldest session(s) to make room.
-    EvictOldest,
 }
 
 /// What to do when a refresh comes from a different client context.
@@ -80,7 +71,7 @@ struct Config {
     absolute: Duration,
     grace: Duration,
     access_format: Format,
-    limit: Option<(usize, LimitPolicy)>,
+    limit: Option<SessionLimit>,
     anomaly: AnomalyPolicy,
 }
 
@@ -98,7 +89,8 @@ pub struct KeycardBuilder {
 }
 
 impl KeycardBuilder {
-    /// The session store (default: a [`MemoryStore`] with an in-memory revocation list).
+    /// The session store (default: a [`MemoryStore`] with an in-memory revocation list on the
+    /// Keycard's clock).
     pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = Some(store);
         self
@@ -122,7 +114,12 @@ impl KeycardBuilder {
         self
     }
 
-    /// Clock-skew leeway when verifying (default 60 s; at most the revocation prune margin).
+    /// Clock-skew leeway when verifying (default 60 s). At least 1 s: `logout_all` revokes
+    /// every token issued up to its second, so a login in that same second is minted one second
+    /// ahead; and at most the revocation list's margin ([`RevocationList::max_leeway`]), or a
+    /// revoked token could outlive its pruned entry. `build` refuses anything else.
+    ///
+    /// [`RevocationList::max_leeway`]: crate::revocation::RevocationList::max_leeway
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -161,7 +158,10 @@ impl KeycardBuilder {
 
     /// At most `max` concurrent sessions per subject, enforced at login with `policy`.
     pub fn session_limit(mut self, max: usize, policy: LimitPolicy) -> Self {
-        self.cfg.limit = Some((max.max(1), policy));
+        self.cfg.limit = Some(SessionLimit {
+            max: max.max(1),
+            policy,
+        });
         self
     }
 
@@ -214,10 +214,25 @@ impl KeycardBuilder {
             let kid = self.keys.rotate_refresh_key()?;
             tracing::debug!(target: "keycard::keys", %kid, "generated a refresh-token key");
         }
-        let store = self
-            .store
-            .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn SessionStore>);
         let clock = self.clock.unwrap_or_else(|| Arc::clone(self.keys.clock()));
+        // The default store prunes revocations by the same clock everything else reads.
+        let store = self.store.unwrap_or_else(|| {
+            let list = RevocationList::new().with_clock(clock.clone());
+            Arc::new(MemoryStore::with_revocations(Arc::new(list))) as Arc<dyn SessionStore>
+        });
+        if self.leeway < Duration::from_secs(1) {
+            return Err(Error::Config(
+                "the leeway must be at least 1 s: a login in the same second as a logout_all is minted one second ahead of it".into(),
+            ));
+        }
+        let margin = store.revocations().max_leeway();
+        if self.leeway > margin {
+            return Err(Error::Config(format!(
+                "the leeway ({}s) exceeds the revocation list's margin ({}s): a revoked token could outlive its pruned entry",
+                self.leeway.as_secs(),
+                margin.as_secs()
+            )));
+        }
         let mut issuer = Issuer::new(self.keys.clone())
             .with_clock(clock.clone())
             .with_access_ttl(cfg.access_ttl)
@@ -346,7 +361,6 @@ impl Keycard {
             // not caught (the verifier's leeway accepts an `iat` one second ahead).
             now = now.saturating_add(Duration::from_secs(1));
         }
-        self.enforce_limit(sub, now)?;
         let absolute_deadline = now.saturating_add(self.cfg.absolute);
         let family = Family {
             sid: SessionId::random(),
@@ -360,40 +374,20 @@ impl Keycard {
             claims,
             context: context.cloned().unwrap_or_default(),
         };
-        // Mint first: a family is only stored once its tokens exist.
+        // Mint first: a family is only stored once its tokens exist. The session limit is
+        // checked and the family added in one atomic step of the store.
         let pair = self.pair(&family, now)?;
-        self.store.insert(&family)?;
+        match self.store.insert(&family, self.cfg.limit)? {
+            Admission::Refused => return Err(Error::SessionLimit),
+            Admission::Admitted { evicted } => {
+                self.revoke_removed(&evicted, Some(RevokeReason::Evicted))?;
+            }
+        }
         self.emit(SessionEvent::Issued {
             sid: family.sid.clone(),
             sub: family.sub.clone(),
         });
         Ok(pair)
-    }
-
-    fn enforce_limit(&self, sub: &str, now: Timestamp) -> Result<()> {
-        let Some((max, policy)) = self.cfg.limit else {
-            return Ok(());
-        };
-        let mut live: Vec<Family> = self
-            .store
-            .by_subject(sub)?
-            .into_iter()
-            .filter(|f| f.is_live(now))
-            .collect();
-        if live.len() < max {
-            return Ok(());
-        }
-        match policy {
-            LimitPolicy::Reject => Err(Error::SessionLimit),
-            LimitPolicy::EvictOldest => {
-                live.sort_by_key(|f| (f.created, f.sid.clone()));
-                let excess = live.len() + 1 - max;
-                for f in live.into_iter().take(excess) {
-                    self.end_family(&f.sid, Some(RevokeReason::Evicted))?;
-                }
-                Ok(())
-            }
-        }
     }
 
     /// Verifies an access token (signature, claims, type, revocation).
@@ -441,6 +435,10 @@ impl Keycard {
                     return Err(Error::RefreshReuseDetected);
                 }
                 Decision::Retry(cause) => {
+                    // A retry hands out the current pair: the same client checks as a rotation.
+                    if let Some(ctx) = context {
+                        self.check_anomaly(&family, ctx)?;
+                    }
                     self.emit(SessionEvent::ReuseDetected {
                         sid: sid.clone(),
                         sub: family.sub.clone(),
@@ -547,20 +545,40 @@ impl Keycard {
     /// Removes a family and revokes every token of it until its absolute deadline.
     fn end_family(&self, sid: &SessionId, reason: Option<RevokeReason>) -> Result<Option<Family>> {
         let family = self.store.remove(sid)?;
-        let until = family
-            .as_ref()
-            .map(|f| f.absolute_deadline)
-            .unwrap_or_else(|| self.now().saturating_add(self.cfg.absolute));
-        let r = self.store.revocations().revoke_session(sid, until)?;
-        self.store.publish(&[r])?;
-        if let (Some(f), Some(reason)) = (&family, reason) {
-            self.emit(SessionEvent::Revoked {
-                sid: f.sid.clone(),
-                sub: f.sub.clone(),
-                reason,
-            });
+        match &family {
+            Some(f) => self.revoke_removed(std::slice::from_ref(f), reason)?,
+            None => {
+                // Gone already (expired, or ended elsewhere): revoke the id anyway.
+                let until = self.now().saturating_add(self.cfg.absolute);
+                let r = self.store.revocations().revoke_session(sid, until)?;
+                self.store.publish(&[r])?;
+            }
         }
         Ok(family)
+    }
+
+    /// Revokes every token of families already removed from the store, each until its absolute
+    /// deadline (no token of a family expires later).
+    fn revoke_removed(&self, families: &[Family], reason: Option<RevokeReason>) -> Result<()> {
+        if families.is_empty() {
+            return Ok(());
+        }
+        let list = self.store.revocations();
+        let revocations = families
+            .iter()
+            .map(|f| list.revoke_session(&f.sid, f.absolute_deadline))
+            .collect::<Result<Vec<_>>>()?;
+        self.store.publish(&revocations)?;
+        if let Some(reason) = reason {
+            for f in families {
+                self.emit(SessionEvent::Revoked {
+                    sid: f.sid.clone(),
+                    sub: f.sub.clone(),
+                    reason,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn expire(&self, family: &Family, timeout: Timeout) -> Result<()> {
@@ -605,16 +623,30 @@ impl Keycard {
 
     /// Logs `sub` out everywhere: every token of `sub` issued up to now stops working, on every
     /// session, including tokens minted outside sessions. Returns how many sessions ended.
+    ///
+    /// Each family is removed and its session revoked, and only then is the subject's cutoff
+    /// taken: a refresh racing this call either lands before the removal (its tokens are revoked
+    /// with the session, and are issued before the cutoff) or after it (the family is gone). The
+    /// cutoff is kept for the longest lifetime any token can have: the absolute timeout, or the
+    /// key ring's grace period, which bounds tokens minted through [`Keycard::issuer`].
     pub fn logout_all(&self, sub: &str) -> Result<usize> {
-        let now = self.now();
-        let families = self.store.by_subject(sub)?;
-        for f in &families {
-            self.store.remove(&f.sid)?;
+        let started = self.now();
+        let mut removed = Vec::new();
+        for f in self.store.by_subject(sub)? {
+            if let Some(gone) = self.store.remove(&f.sid)? {
+                removed.push(gone);
+            }
         }
-        let until = now.saturating_add(self.cfg.absolute);
-        let r = self.store.revocations().revoke_subject(sub, now, until)?;
+        self.revoke_removed(&removed, None)?;
+        let cutoff = self.now();
+        let longest = self.cfg.absolute.max(self.issuer.keys().grace());
+        let until = cutoff.saturating_add(longest);
+        let r = self
+            .store
+            .revocations()
+            .revoke_subject(sub, cutoff, until)?;
         self.store.publish(&[r])?;
-        let sessions = families.iter().filter(|f| f.is_live(now)).count();
+        let sessions = removed.iter().filter(|f| f.is_live(started)).count();
         self.emit(SessionEvent::LoggedOutEverywhere {
             sub: sub.to_owned(),
             sessions,
@@ -659,7 +691,7 @@ impl Keycard {
             context: old.context.clone(),
         };
         let pair = self.pair(&family, now)?;
-        self.store.insert(&family)?;
+        self.store.insert(&family, None)?;
         self.end_family(&old.sid, Some(RevokeReason::PrivilegeChange))?;
         self.emit(SessionEvent::Issued {
             sid: family.sid.clone(),

@@ -106,10 +106,11 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
     } else {
         "sig"
     };
-    if let Some(u) = jwk.use_.as_deref() {
-        if u != want_use && !(alg == Algorithm::V4Local && u == "sig") {
-            return Err(invalid("the JWK's use does not fit its algorithm"));
-        }
+    if let Some(u) = jwk.use_.as_deref()
+        && u != want_use
+        && !(alg == Algorithm::V4Local && u == "sig")
+    {
+        return Err(invalid("the JWK's use does not fit its algorithm"));
     }
 
     let (kty, crv) = (jwk.kty.as_str(), jwk.crv.as_deref());

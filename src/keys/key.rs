@@ -92,12 +92,12 @@ impl Key {
             Format::Jwt => kid.ok_or(Error::InvalidKey("a JWT key needs a kid"))?,
             Format::V4Public | Format::V4Local => {
                 let id = super::paserk::paserk_id(alg, &material)?;
-                if let Some(given) = kid {
-                    if given != id {
-                        return Err(Error::InvalidKey(
-                            "the kid of a PASETO key must be its PASERK id",
-                        ));
-                    }
+                if let Some(given) = kid
+                    && given != id
+                {
+                    return Err(Error::InvalidKey(
+                        "the kid of a PASETO key must be its PASERK id",
+                    ));
                 }
                 id
             }

@@ -144,12 +144,12 @@ impl Material {
             return Err(Error::InvalidKey("an all-zero Ed25519 private key"));
         }
         let m = Material::ed25519_from_seed(seed);
-        if let (Some(public), Material::Ed25519 { verifying, .. }) = (public, &m) {
-            if verifying.as_bytes().as_slice() != public {
-                return Err(Error::InvalidKey(
-                    "the Ed25519 public key does not match the private key",
-                ));
-            }
+        if let (Some(public), Material::Ed25519 { verifying, .. }) = (public, &m)
+            && verifying.as_bytes().as_slice() != public
+        {
+            return Err(Error::InvalidKey(
+                "the Ed25519 public key does not match the private key",
+            ));
         }
         Ok(m)
     }

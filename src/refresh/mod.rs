@@ -86,20 +86,20 @@ impl ClientContext {
     /// The members that differ from `remembered`, where both are known.
     pub(crate) fn changes_from(&self, remembered: &ClientContext) -> Vec<&'static str> {
         let mut changed = Vec::new();
-        if let (Some(a), Some(b)) = (&self.ip, &remembered.ip) {
-            if a != b {
-                changed.push("ip");
-            }
+        if let (Some(a), Some(b)) = (&self.ip, &remembered.ip)
+            && a != b
+        {
+            changed.push("ip");
         }
-        if let (Some(a), Some(b)) = (&self.user_agent, &remembered.user_agent) {
-            if a != b {
-                changed.push("user_agent");
-            }
+        if let (Some(a), Some(b)) = (&self.user_agent, &remembered.user_agent)
+            && a != b
+        {
+            changed.push("user_agent");
         }
-        if let (Some(a), Some(b)) = (&self.device, &remembered.device) {
-            if a != b {
-                changed.push("device");
-            }
+        if let (Some(a), Some(b)) = (&self.device, &remembered.device)
+            && a != b
+        {
+            changed.push("device");
         }
         changed
     }
@@ -166,6 +166,47 @@ impl From<&Family> for SessionInfo {
     }
 }
 
+/// What to do when a login would exceed the concurrent-session limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LimitPolicy {
+    /// Refuse the new login with `session_limit`.
+    Reject,
+    /// Revoke the oldest session(s) to make room.
+    EvictOldest,
+}
+
+/// At most `max` live sessions per subject, enforced by [`SessionStore::insert`] atomically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimit {
+    /// The most live families one subject may have (at least 1).
+    pub max: usize,
+    /// What happens to a login beyond it.
+    pub policy: LimitPolicy,
+}
+
+/// What [`SessionStore::insert`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Admission {
+    /// The family was added; these families of the same subject were removed to make room (the
+    /// caller revokes them).
+    Admitted {
+        /// The evicted families, oldest first.
+        evicted: Vec<Family>,
+    },
+    /// The subject already has `max` live families and the policy is to reject: nothing changed.
+    Refused,
+}
+
+/// The live families among `families` at `now`, oldest first (by creation, then sid): the order
+/// in which [`LimitPolicy::EvictOldest`] evicts. Shared by every store, so they evict alike.
+pub fn eviction_order(mut families: Vec<Family>, now: Timestamp) -> Vec<Family> {
+    families.retain(|f| f.is_live(now));
+    families.sort_by(|a, b| (a.created, &a.sid).cmp(&(b.created, &b.sid)));
+    families
+}
+
 /// What [`SessionStore::compare_and_swap`] found.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CasOutcome {
@@ -180,8 +221,13 @@ pub enum CasOutcome {
 /// Where families and revocations live. The memory store is the embedded default; a distributed
 /// store (Redis) implements the same trait. Every method is atomic on its own.
 pub trait SessionStore: Send + Sync + fmt::Debug {
-    /// Adds a new family.
-    fn insert(&self, family: &Family) -> Result<()>;
+    /// Adds a new family, atomically with respect to every other call on any node. With a
+    /// `limit`, the subject's families live at `family.created` are counted in the same atomic
+    /// step: below `limit.max` the family is added; at the limit it is refused
+    /// ([`LimitPolicy::Reject`]) or the oldest live families ([`eviction_order`]) are removed to
+    /// make room and returned ([`LimitPolicy::EvictOldest`]). Concurrent logins therefore never
+    /// exceed the limit.
+    fn insert(&self, family: &Family, limit: Option<SessionLimit>) -> Result<Admission>;
 
     /// The family `sid`, if it exists.
     fn get(&self, sid: &SessionId) -> Result<Option<Family>>;

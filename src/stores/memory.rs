@@ -12,10 +12,12 @@ use std::sync::{Arc, Mutex};
 use crate::claims::SessionId;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::refresh::{CasOutcome, Family, SessionStore};
+use crate::refresh::{
+    Admission, CasOutcome, Family, LimitPolicy, SessionLimit, SessionStore, eviction_order,
+};
 use crate::revocation::{Revocation, RevocationList};
 
-#[derive(Default, Debug)]
+#[derive(Default)]
 struct Inner {
     families: HashMap<SessionId, Family>,
     by_subject: HashMap<String, BTreeSet<SessionId>>,
@@ -33,10 +35,26 @@ impl Inner {
 }
 
 /// Families in a mutex-guarded map (every operation atomic), revocations in a list.
-#[derive(Debug)]
+///
+/// `Debug` shows counts only: subjects, session ids, addresses and claims are personal data and
+/// never reach a log through it.
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     revocations: Arc<RevocationList>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (sessions, subjects) = {
+            let inner = self.lock();
+            (inner.families.len(), inner.by_subject.len())
+        };
+        f.debug_struct("MemoryStore")
+            .field("sessions", &sessions)
+            .field("subjects", &subjects)
+            .field("revocations", &self.revocations)
+            .finish()
+    }
 }
 
 impl Default for MemoryStore {
@@ -72,7 +90,7 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    fn insert(&self, family: &Family) -> Result<()> {
+    fn insert(&self, family: &Family, limit: Option<SessionLimit>) -> Result<Admission> {
         let mut inner = self.lock();
         if inner.families.contains_key(&family.sid) {
             return Err(Error::Config(format!(
@@ -80,13 +98,37 @@ impl SessionStore for MemoryStore {
                 family.sid
             )));
         }
+        let mut evicted = Vec::new();
+        if let Some(limit) = limit {
+            let mine: Vec<Family> = inner
+                .by_subject
+                .get(&family.sub)
+                .into_iter()
+                .flatten()
+                .filter_map(|sid| inner.families.get(sid).cloned())
+                .collect();
+            let live = eviction_order(mine, family.created);
+            let max = limit.max.max(1);
+            if live.len() >= max {
+                if limit.policy == LimitPolicy::Reject {
+                    return Ok(Admission::Refused);
+                }
+                let excess = live.len() + 1 - max;
+                for f in live.into_iter().take(excess) {
+                    if let Some(gone) = inner.families.remove(&f.sid) {
+                        inner.unlink(&gone);
+                        evicted.push(gone);
+                    }
+                }
+            }
+        }
         inner
             .by_subject
             .entry(family.sub.clone())
             .or_default()
             .insert(family.sid.clone());
         inner.families.insert(family.sid.clone(), family.clone());
-        Ok(())
+        Ok(Admission::Admitted { evicted })
     }
 
     fn get(&self, sid: &SessionId) -> Result<Option<Family>> {

@@ -243,10 +243,10 @@ impl Verifier {
             return Err(Error::Expired { exp: c.exp, now });
         }
         let late_now = now.saturating_add(self.leeway);
-        if let Some(nbf) = c.nbf {
-            if nbf > late_now {
-                return Err(Error::NotYetValid { nbf, now });
-            }
+        if let Some(nbf) = c.nbf
+            && nbf > late_now
+        {
+            return Err(Error::NotYetValid { nbf, now });
         }
         if c.iat > late_now {
             return Err(Error::IssuedInFuture { iat: c.iat, now });

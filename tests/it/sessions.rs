@@ -605,3 +605,264 @@ fn memory_store_revocations_survive_a_restart() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// --- Hardening regressions.
+
+/// A memory store that runs a hook once, right after `by_subject` answers: a way to force an
+/// interleaving between two calls on the facade.
+struct Interleave {
+    inner: keycard::stores::MemoryStore,
+    #[allow(clippy::type_complexity)]
+    after_by_subject: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl std::fmt::Debug for Interleave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Interleave")
+    }
+}
+
+impl keycard::refresh::SessionStore for Interleave {
+    fn insert(
+        &self,
+        family: &keycard::refresh::Family,
+        limit: Option<keycard::refresh::SessionLimit>,
+    ) -> keycard::Result<keycard::refresh::Admission> {
+        self.inner.insert(family, limit)
+    }
+    fn get(&self, sid: &keycard::SessionId) -> keycard::Result<Option<keycard::refresh::Family>> {
+        self.inner.get(sid)
+    }
+    fn compare_and_swap(
+        &self,
+        expected: u64,
+        next: &keycard::refresh::Family,
+    ) -> keycard::Result<keycard::refresh::CasOutcome> {
+        self.inner.compare_and_swap(expected, next)
+    }
+    fn remove(
+        &self,
+        sid: &keycard::SessionId,
+    ) -> keycard::Result<Option<keycard::refresh::Family>> {
+        self.inner.remove(sid)
+    }
+    fn by_subject(&self, sub: &str) -> keycard::Result<Vec<keycard::refresh::Family>> {
+        let out = self.inner.by_subject(sub);
+        let hook = self.after_by_subject.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        out
+    }
+    fn remove_expired(&self, now: Timestamp) -> keycard::Result<Vec<keycard::refresh::Family>> {
+        self.inner.remove_expired(now)
+    }
+    fn revocations(&self) -> &Arc<keycard::revocation::RevocationList> {
+        self.inner.revocations()
+    }
+    fn publish(&self, r: &[keycard::revocation::Revocation]) -> keycard::Result<()> {
+        self.inner.publish(r)
+    }
+}
+
+#[test]
+fn logout_all_catches_a_refresh_that_races_it() {
+    // The cutoff used to be taken when logout_all started: a refresh landing before the family
+    // was removed minted tokens one second later, which verified after logout_all returned.
+    let clock = ManualClock::new(Timestamp::from_unix(T0).unwrap());
+    let list = keycard::revocation::RevocationList::new().with_clock(Arc::new(clock.clone()));
+    let store = Arc::new(Interleave {
+        inner: keycard::stores::MemoryStore::with_revocations(Arc::new(list)),
+        after_by_subject: Mutex::new(None),
+    });
+    let kc = Arc::new(
+        builder(&clock)
+            .store(store.clone())
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap(),
+    );
+    let p = kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    clock.advance(Duration::from_secs(1));
+    let raced = Arc::new(Mutex::new(None));
+    {
+        let (kc, clock, raced, token) = (kc.clone(), clock.clone(), raced.clone(), p.refresh);
+        *store.after_by_subject.lock().unwrap() = Some(Box::new(move || {
+            clock.advance(Duration::from_secs(1));
+            *raced.lock().unwrap() = Some(kc.refresh(token.as_str(), None).unwrap());
+        }));
+    }
+    assert_eq!(kc.logout_all("alice").unwrap(), 1);
+    let raced = raced
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the refresh ran inside logout_all");
+    assert_eq!(
+        kind(kc.verify::<NoCustomClaims>(raced.access.as_str())),
+        "revoked"
+    );
+    assert_eq!(kind(kc.refresh(raced.refresh.as_str(), None)), "revoked");
+}
+
+#[test]
+fn logout_all_outlives_every_token_the_issuer_can_mint() {
+    // The cutoff used to be kept until now + absolute timeout, but `issuer()` mints tokens that
+    // live up to the key ring's grace (24 h here, absolute 1 h): they verified again once the
+    // cutoff was pruned.
+    let w = world_with(|b| {
+        b.absolute_timeout(Duration::from_secs(3600))
+            .idle_timeout(Duration::from_secs(600))
+    });
+    let long =
+        w.kc.issuer()
+            .access("alice")
+            .ttl(Duration::from_secs(20 * 3600))
+            .mint()
+            .unwrap();
+    assert!(w.kc.verify::<NoCustomClaims>(long.as_str()).is_ok());
+    w.clock.advance(Duration::from_secs(1));
+    w.kc.logout_all("alice").unwrap();
+    w.clock.advance(Duration::from_secs(2 * 3600));
+    w.kc.store().revocations().compact().unwrap();
+    assert_eq!(
+        kind(w.kc.verify::<NoCustomClaims>(long.as_str())),
+        "revoked"
+    );
+}
+
+#[test]
+fn anomalies_are_checked_on_the_retry_path_too() {
+    // A replay of a just-rotated refresh token from another IP, within the grace, used to get
+    // the current pair with no anomaly event and no revocation under AnomalyPolicy::Revoke.
+    let home = ClientContext::new().with_ip("192.0.2.1".parse().unwrap());
+    let elsewhere = ClientContext::new().with_ip("198.51.100.7".parse().unwrap());
+    let w = world_with(|b| b.anomaly_policy(AnomalyPolicy::Revoke));
+    let p1 =
+        w.kc.login("alice", &NoCustomClaims {}, Some(&home))
+            .unwrap();
+    let p2 = w.kc.refresh(p1.refresh.as_str(), Some(&home)).unwrap();
+    w.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        kind(w.kc.refresh(p1.refresh.as_str(), Some(&elsewhere))),
+        "revoked"
+    );
+    assert!(names(&w).contains(&"anomaly"));
+    assert_eq!(
+        kind(w.kc.verify::<NoCustomClaims>(p2.access.as_str())),
+        "revoked"
+    );
+    // Positive control: the same retry from the same place gets the current pair.
+    let w = world_with(|b| b.anomaly_policy(AnomalyPolicy::Revoke));
+    let p1 =
+        w.kc.login("alice", &NoCustomClaims {}, Some(&home))
+            .unwrap();
+    w.kc.refresh(p1.refresh.as_str(), Some(&home)).unwrap();
+    w.clock.advance(Duration::from_secs(2));
+    assert!(w.kc.refresh(p1.refresh.as_str(), Some(&home)).is_ok());
+}
+
+#[test]
+fn a_zero_leeway_is_refused_and_same_second_logins_work() {
+    // With leeway(0), a login in the same second as logout_all was minted one second ahead
+    // and failed `not_yet_valid` for that second.
+    let clock = ManualClock::new(Timestamp::from_unix(T0).unwrap());
+    let err = builder(&clock).leeway(Duration::ZERO).build().unwrap_err();
+    assert_eq!(err.kind(), "config");
+    assert!(err.to_string().contains("at least 1 s"), "{err}");
+    let w = world_with(|b| b.leeway(Duration::from_secs(1)));
+    w.kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    w.kc.logout_all("alice").unwrap();
+    let again = w.kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    assert!(w.kc.verify::<NoCustomClaims>(again.access.as_str()).is_ok());
+    assert!(w.kc.refresh(again.refresh.as_str(), None).is_ok());
+}
+
+#[test]
+fn a_leeway_beyond_the_revocation_margin_is_refused_at_build() {
+    let clock = ManualClock::new(Timestamp::from_unix(T0).unwrap());
+    let err = builder(&clock)
+        .leeway(Duration::from_secs(600))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), "config");
+    assert!(err.to_string().contains("margin"), "{err}");
+    assert!(
+        builder(&clock)
+            .leeway(Duration::from_secs(300))
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn concurrent_logins_never_exceed_the_session_limit() {
+    // The limit used to be check-then-insert: concurrent logins all saw room and all got in.
+    for policy in [LimitPolicy::Reject, LimitPolicy::EvictOldest] {
+        let w = world_with(|b| b.session_limit(3, policy));
+        let threads = 8;
+        let barrier = Barrier::new(threads);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        w.kc.login("alice", &NoCustomClaims {}, None)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let admitted = results.iter().filter(|r| r.is_ok()).count();
+        let live = w.kc.sessions("alice").unwrap().len();
+        assert_eq!(live, 3, "{policy:?}");
+        match policy {
+            LimitPolicy::Reject => {
+                assert_eq!(admitted, 3);
+                assert!(
+                    results
+                        .iter()
+                        .filter_map(|r| r.as_ref().err())
+                        .all(|e| e.kind() == "session_limit")
+                );
+            }
+            _ => {
+                assert_eq!(admitted, threads);
+                // Exactly the evicted sessions' tokens are revoked.
+                let working = results
+                    .iter()
+                    .flatten()
+                    .filter(|p| w.kc.verify::<NoCustomClaims>(p.access.as_str()).is_ok())
+                    .count();
+                assert_eq!(working, 3);
+            }
+        }
+    }
+}
+
+#[test]
+fn debug_output_shows_counts_not_sessions() {
+    // Debug of Keycard / MemoryStore used to print every session: subjects, sids, IPs, user
+    // agents and custom claims.
+    let w = world();
+    let ctx = ClientContext::new()
+        .with_ip("203.0.113.9".parse().unwrap())
+        .with_user_agent("SecretBrowser/1.0")
+        .with_device("Alice's phone");
+    let roles = Roles {
+        roles: vec!["payroll-admin".into()],
+    };
+    let p = w.kc.login("alice@example.com", &roles, Some(&ctx)).unwrap();
+    let shown = format!("{:?} {:?}", w.kc, w.kc.store());
+    for secret in [
+        "alice@example.com",
+        p.session.as_str(),
+        "203.0.113.9",
+        "SecretBrowser",
+        "Alice's phone",
+        "payroll-admin",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("sessions: 1"), "{shown}");
+}
