@@ -969,3 +969,30 @@ fn secret_paserks_import_from_a_file_or_stdin() {
     let help = ok(&["import", "--help"]);
     assert!(help.contains("--paserk-file") && help.contains("stdin"));
 }
+
+#[test]
+fn retired_secrets_leave_the_key_file() {
+    // The CLI never pruned keys whose grace had ended: their secrets stayed in the file.
+    let dir = tempdir("prune");
+    let keys = dir.join("keys.json");
+    let long_ago =
+        keycard::Timestamp::from_unix(SystemClock.now().as_unix() - 90 * 86_400).unwrap();
+    let ring = KeyRing::new()
+        .with_grace(Duration::from_secs(86_400))
+        .with_clock(Arc::new(ManualClock::new(long_ago)));
+    let retired = ring.rotate(keycard::Algorithm::EdDSA).unwrap();
+    let current = ring.rotate(keycard::Algorithm::EdDSA).unwrap();
+    ring.save(&keys).unwrap();
+    assert!(
+        std::fs::read_to_string(&keys)
+            .unwrap()
+            .contains(retired.as_str())
+    );
+    ok(&["keygen", "--keys", p(&keys), "--alg", "HS256"]);
+    let text = std::fs::read_to_string(&keys).unwrap();
+    assert!(
+        !text.contains(retired.as_str()),
+        "the retired key is still in the file"
+    );
+    assert!(text.contains(current.as_str()));
+}

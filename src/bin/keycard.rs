@@ -374,6 +374,8 @@ fn run(ctx: &Context, command: Command, out: &mut String) -> Result<(), Failure>
             };
             let new_kid = key.kid().clone();
             ring.add_active(key)?;
+            // Keys whose grace has ended verify nothing any more: their secrets leave the file.
+            ring.prune();
             ring.save(&keys.path)?;
             out.push_str(&format!("{new_kid}\n"));
         }
@@ -429,6 +431,8 @@ fn run(ctx: &Context, command: Command, out: &mut String) -> Result<(), Failure>
             } else {
                 ring.add_verify_only(key)?;
             }
+            // Keys whose grace has ended verify nothing any more: their secrets leave the file.
+            ring.prune();
             ring.save(&keys.path)?;
             out.push_str(&format!("{imported}\n"));
         }

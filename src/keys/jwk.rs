@@ -34,15 +34,16 @@ const FOREIGN_MEMBERS: &[&str] = &["n", "e", "p", "q", "dp", "dq", "qi", "oth"];
 pub(crate) const ACTIVE_MEMBER: &str = "keycard_active";
 pub(crate) const UNTIL_MEMBER: &str = "keycard_verify_until";
 pub(crate) const PURPOSE_MEMBER: &str = "keycard_purpose";
+pub(crate) const VERIFY_ONLY_MEMBER: &str = "keycard_verify_only";
 
+/// The public members of a JWK; the secret ones (`d`, `k`) are taken out of the parsed JSON
+/// first, by move, into zeroizing buffers.
 #[derive(Deserialize)]
 struct JwkIn {
     kty: String,
     crv: Option<String>,
     x: Option<String>,
     y: Option<String>,
-    d: Option<String>,
-    k: Option<String>,
     alg: Option<String>,
     kid: Option<String>,
     #[serde(rename = "use")]
@@ -50,6 +51,7 @@ struct JwkIn {
     keycard_active: Option<bool>,
     keycard_verify_until: Option<i64>,
     keycard_purpose: Option<String>,
+    keycard_verify_only: Option<bool>,
 }
 
 /// What a JWK says beyond the key itself: keycard's rotation-state members.
@@ -57,6 +59,9 @@ struct JwkIn {
 pub(crate) struct JwkState {
     pub(crate) active: bool,
     pub(crate) verify_until: Option<Timestamp>,
+    /// Verifies only, without a deadline, and never becomes the active key by default (a key
+    /// added with `add_verify_only`, secret or not).
+    pub(crate) verify_only: bool,
 }
 
 /// Overrides applied when importing: an explicit algorithm (which must agree with the JWK's own
@@ -71,23 +76,46 @@ fn invalid(reason: &'static str) -> Error {
     Error::InvalidKey(reason)
 }
 
-fn decode_member(text: &Option<String>, what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
-    let text = text.as_deref().ok_or(invalid(what))?;
+fn decode_member(text: Option<&str>, what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    let text = text.ok_or(invalid(what))?;
     b64::decode(text)
         .map(Zeroizing::new)
         .map_err(|_| invalid("a JWK key member is not strict base64url"))
 }
 
+/// Moves a secret member out of a parsed JWK into a zeroizing string (no copy is made).
+fn take_secret(map: &mut Map<String, Value>, name: &str) -> Result<Option<Zeroizing<String>>> {
+    match map.remove(name) {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(Zeroizing::new(text))),
+        Some(mut other) => {
+            scrub(&mut other);
+            Err(invalid("a JWK key member has the wrong type"))
+        }
+    }
+}
+
+/// Wipes every string of a parsed JSON value when dropped, on every path out of an import.
+struct Scrubbed(Value);
+
+impl Drop for Scrubbed {
+    fn drop(&mut self) {
+        scrub(&mut self.0);
+    }
+}
+
 /// Parses one JWK object (already read strictly) into a key and its state members.
 pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, JwkState)> {
-    let Value::Object(map) = v else {
+    let mut v = Scrubbed(v);
+    let Value::Object(map) = &mut v.0 else {
         return Err(invalid("a JWK is a JSON object"));
     };
     if FOREIGN_MEMBERS.iter().any(|m| map.contains_key(*m)) {
         return Err(invalid("a JWK member of an unsupported key type (RSA?)"));
     }
-    let jwk: JwkIn = serde_json::from_value(Value::Object(map))
-        .map_err(|_| invalid("a JWK member has the wrong type"))?;
+    let d = take_secret(map, "d")?;
+    let k = take_secret(map, "k")?;
+    let jwk = JwkIn::deserialize(&v.0).map_err(|_| invalid("a JWK member has the wrong type"))?;
 
     let alg = match (jwk.alg.as_deref(), over.alg) {
         (Some(named), Some(given)) => {
@@ -116,28 +144,28 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
     let (kty, crv) = (jwk.kty.as_str(), jwk.crv.as_deref());
     let material = match alg {
         Algorithm::EdDSA | Algorithm::V4Public => {
-            if kty != "OKP" || crv != Some("Ed25519") || jwk.y.is_some() || jwk.k.is_some() {
+            if kty != "OKP" || crv != Some("Ed25519") || jwk.y.is_some() || k.is_some() {
                 return Err(invalid(
                     "an Ed25519 JWK is kty OKP, crv Ed25519, with x and d",
                 ));
             }
-            let x = decode_member(&jwk.x, "an OKP JWK needs x")?;
-            match &jwk.d {
-                Some(_) => {
-                    let d = decode_member(&jwk.d, "d")?;
+            let x = decode_member(jwk.x.as_deref(), "an OKP JWK needs x")?;
+            match d.as_deref() {
+                Some(d) => {
+                    let d = decode_member(Some(d), "d")?;
                     Material::ed25519_from_seed_checked(&d, Some(&x))?
                 }
                 None => Material::ed25519_public(&x)?,
             }
         }
         Algorithm::ES256 => {
-            if kty != "EC" || crv != Some("P-256") || jwk.k.is_some() {
+            if kty != "EC" || crv != Some("P-256") || k.is_some() {
                 return Err(invalid(
                     "an ES256 JWK is kty EC, crv P-256, with x, y and d",
                 ));
             }
-            let x = decode_member(&jwk.x, "an EC JWK needs x")?;
-            let y = decode_member(&jwk.y, "an EC JWK needs y")?;
+            let x = decode_member(jwk.x.as_deref(), "an EC JWK needs x")?;
+            let y = decode_member(jwk.y.as_deref(), "an EC JWK needs y")?;
             if x.len() != 32 || y.len() != 32 {
                 return Err(invalid("P-256 coordinates are 32 bytes"));
             }
@@ -145,19 +173,19 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
             point[0] = 4;
             point[1..33].copy_from_slice(&x);
             point[33..].copy_from_slice(&y);
-            match &jwk.d {
-                Some(_) => {
-                    let d = decode_member(&jwk.d, "d")?;
+            match d.as_deref() {
+                Some(d) => {
+                    let d = decode_member(Some(d), "d")?;
                     Material::es256_from_private(&d, Some(&point))?
                 }
                 None => Material::es256_public(&point)?,
             }
         }
         Algorithm::HS256 | Algorithm::V4Local => {
-            if kty != "oct" || crv.is_some() || jwk.x.is_some() || jwk.d.is_some() {
+            if kty != "oct" || crv.is_some() || jwk.x.is_some() || d.is_some() {
                 return Err(invalid("a symmetric JWK is kty oct with k"));
             }
-            let k = decode_member(&jwk.k, "an oct JWK needs k")?;
+            let k = decode_member(k.as_deref().map(|s| s.as_str()), "an oct JWK needs k")?;
             if alg == Algorithm::HS256 {
                 Material::hs256(&k)?
             } else {
@@ -180,7 +208,13 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
     let state = JwkState {
         active: jwk.keycard_active.unwrap_or(false),
         verify_until,
+        verify_only: jwk.keycard_verify_only.unwrap_or(false),
     };
+    if state.active && (state.verify_only || state.verify_until.is_some()) {
+        return Err(invalid(
+            "a key marked active cannot also be verify-only or have a verify deadline",
+        ));
+    }
     let purpose = match jwk.keycard_purpose.as_deref() {
         None | Some("access") => KeyPurpose::Access,
         Some("refresh") => KeyPurpose::Refresh,
@@ -267,6 +301,9 @@ pub(crate) fn key_to_jwk(
         if state.active {
             m.insert(ACTIVE_MEMBER.into(), json!(true));
         }
+        if state.verify_only {
+            m.insert(VERIFY_ONLY_MEMBER.into(), json!(true));
+        }
         if let Some(t) = state.verify_until {
             m.insert(UNTIL_MEMBER.into(), json!(t.as_unix()));
         }
@@ -276,11 +313,23 @@ pub(crate) fn key_to_jwk(
 
 /// Serializes JSON holding secret members into zeroizing text, then wipes the strings of `v`.
 ///
-/// The buffer is sized up front (`estimate` bytes) so that growing it does not leave copies of the
-/// secret behind in freed memory.
-pub(crate) fn secret_json_text(mut v: Value, estimate: usize) -> Zeroizing<String> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(estimate));
-    // Writing a Value to a Vec cannot fail.
+/// The output buffer is allocated once at its exact size (measured by a first, counting pass), so
+/// it never grows: growing would leave copies of the secret behind in freed memory.
+pub(crate) fn secret_json_text(mut v: Value) -> Zeroizing<String> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value cannot fail.
+    let _ = serde_json::to_writer(&mut count, &v);
+    let mut buf = Zeroizing::new(Vec::with_capacity(count.0));
     let _ = serde_json::to_writer(&mut *buf, &v);
     scrub(&mut v);
     Zeroizing::new(String::from_utf8(std::mem::take(&mut *buf)).unwrap_or_default())
@@ -352,7 +401,7 @@ impl Key {
         if !self.has_secret() {
             return None;
         }
-        key_to_jwk(self, true, None).map(|m| secret_json_text(Value::Object(m), 512))
+        key_to_jwk(self, true, None).map(|m| secret_json_text(Value::Object(m)))
     }
 
     /// The RFC 7638 JWK thumbprint (SHA-256, base64url) of an asymmetric key; `None` for

@@ -282,8 +282,12 @@ impl KeyRing {
     }
 
     /// Makes an existing key holding secret material the active key of its format.
+    ///
+    /// A retired key (its grace period over) cannot come back: tokens it signed are already
+    /// refused, and reviving it would revive them.
     pub fn activate(&self, kid: &Kid) -> Result<()> {
-        let until = self.clock.now().saturating_add(self.grace);
+        let now = self.clock.now();
+        let until = now.saturating_add(self.grace);
         self.update(|set| {
             let idx = set
                 .entries
@@ -291,6 +295,13 @@ impl KeyRing {
                 .position(|e| e.key.kid() == kid)
                 .ok_or_else(|| Error::Config(format!("no key `{kid}` in the ring")))?;
             let slot = Slot::of(&set.entries[idx].key);
+            if let KeyState::Verifying { until: Some(t) } = set.entries[idx].state
+                && now >= t
+            {
+                return Err(Error::Config(format!(
+                    "key `{kid}` is retired (its grace period ended at {t}); generate a new key"
+                )));
+            }
             if !set.entries[idx].key.has_secret() {
                 return Err(Error::Config(
                     "a public-only key cannot be the active signing key".into(),
@@ -392,29 +403,37 @@ impl KeyRing {
                     KeyState::Active => JwkState {
                         active: true,
                         verify_until: None,
+                        verify_only: false,
                     },
                     KeyState::Verifying { until } => JwkState {
                         active: false,
                         verify_until: until,
+                        verify_only: until.is_none(),
                     },
                 };
                 jwk::key_to_jwk(&e.key, e.key.has_secret(), Some(state)).map(Value::Object)
             })
             .collect();
-        let estimate = 512 * (keys.len() + 1);
-        jwk::secret_json_text(json!({ "keys": keys }), estimate)
+        // Built by moving the members in: `json!` would serialize a copy of every secret and
+        // drop the originals unwiped.
+        let mut set = serde_json::Map::new();
+        set.insert("keys".into(), Value::Array(keys));
+        jwk::secret_json_text(Value::Object(set))
     }
 
     /// Reads a key-set file (a JWK Set, as written by [`KeyRing::to_secret_jwk_set`] or by hand).
     ///
     /// Keys marked `"keycard_active": true` are active (at most one per format, and one
     /// refresh-token key, marked `"keycard_purpose": "refresh"`); when a format has secret keys
-    /// but none is marked, the last one listed is active. Keys with
+    /// but none is marked, the last one listed that is not marked `"keycard_verify_only": true`
+    /// is active. Keys with
     /// `keycard_verify_until` verify until then; other keys verify without a deadline.
     pub fn from_jwk_set(text: &str) -> Result<KeyRing> {
         let ring = KeyRing::new();
         let mut set = KeySet::default();
         let mut marked = [false; Slot::COUNT];
+        // Keys that must never be promoted to active by default.
+        let mut pinned = Vec::new();
         for member in jwk::jwk_set_members(text)? {
             let (key, state) = jwk::key_from_jwk_value(member, &JwkOverrides::default())?;
             if set.entries.iter().any(|e| e.key.kid() == key.kid()) {
@@ -435,6 +454,9 @@ impl KeyRing {
                     until: state.verify_until,
                 }
             };
+            if state.verify_only {
+                pinned.push(key.kid().clone());
+            }
             set.entries.push(Entry {
                 key: Arc::new(key),
                 state: key_state,
@@ -451,6 +473,7 @@ impl KeyRing {
             if let Some(e) = set.entries.iter_mut().rev().find(|e| {
                 Slot::of(&e.key) == slot
                     && e.key.has_secret()
+                    && !pinned.contains(e.key.kid())
                     && e.state == KeyState::Verifying { until: None }
             }) {
                 e.state = KeyState::Active;
@@ -578,6 +601,48 @@ mod tests {
             assert!(k.get("d").is_none() && k.get("k").is_none());
             assert!(matches!(k["alg"].as_str(), Some("EdDSA" | "ES256")));
         }
+    }
+
+    #[test]
+    fn a_verify_only_secret_key_stays_verify_only_after_a_round_trip() {
+        // Hardening: a secret key added with add_verify_only came back Active from a key file.
+        let (ring, clock) = ring_at(1_000_000);
+        let partner = Key::generate(Algorithm::HS256).unwrap();
+        let partner_kid = partner.kid().clone();
+        ring.add_verify_only(partner).unwrap();
+        let ours = ring.rotate(Algorithm::EdDSA).unwrap();
+        let back = KeyRing::from_jwk_set(&ring.to_secret_jwk_set())
+            .unwrap()
+            .with_clock(Arc::new(clock.clone()));
+        assert_eq!(back.statuses(), ring.statuses());
+        assert_eq!(back.active(Format::Jwt).unwrap().kid(), &ours);
+        // Also when it is the only JWT key.
+        let (ring, _) = ring_at(1_000_000);
+        ring.add_verify_only(Key::generate(Algorithm::HS256).unwrap())
+            .unwrap();
+        let back = KeyRing::from_jwk_set(&ring.to_secret_jwk_set()).unwrap();
+        assert!(back.active(Format::Jwt).is_none());
+        assert_eq!(back.statuses(), ring.statuses());
+        assert!(
+            ring.get(partner_kid.as_str()).is_none(),
+            "another ring's key"
+        );
+    }
+
+    #[test]
+    fn a_retired_key_cannot_be_activated_again() {
+        // Hardening: activate() used to resurrect a key whose grace had ended.
+        let (ring, clock) = ring_at(1_000_000);
+        let old = ring.rotate(Algorithm::EdDSA).unwrap();
+        let new = ring.rotate(Algorithm::EdDSA).unwrap();
+        clock.advance(Duration::from_secs(599));
+        ring.activate(&old).unwrap(); // still within its grace: allowed
+        ring.activate(&new).unwrap();
+        clock.advance(Duration::from_secs(601));
+        let err = ring.activate(&old).unwrap_err();
+        assert_eq!(err.kind(), "config");
+        assert!(err.to_string().contains("retired"), "{err}");
+        assert!(ring.get(old.as_str()).is_none());
     }
 
     #[test]
