@@ -56,6 +56,7 @@ mod encoding;
 pub mod error;
 pub mod file_lock;
 mod format;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod issue;

@@ -803,3 +803,51 @@ fn write_attack_seeds() {
         }
     }
 }
+
+#[test]
+fn ecdsa_twins_are_one_token_to_revocation() {
+    // ES256 signatures are malleable: (r, n - s) verifies too. keycard signs low-s, and accepts
+    // high-s signatures other libraries produce, so a token's string is not unique: everything
+    // that identifies a token (revocation, replay) goes by its `jti`, which the twin shares.
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    let w = world();
+    let kid = w.es256.kid().clone();
+    let token = w.f.issuer.access("alice").kid(&kid).mint().unwrap();
+    let (input, sig) = token.as_str().rsplit_once('.').unwrap();
+    let sig = unb64(sig);
+    assert!(sig[32] < 0x80, "keycard signs low-s");
+    let mut twin_sig = sig.clone();
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(N[i]) - i16::from(sig[32 + i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        twin_sig[32 + i] = d as u8;
+    }
+    let twin = format!("{input}.{}", b64(&twin_sig));
+    assert_ne!(twin, token.as_str());
+    let a = w
+        .verifier
+        .verify_access::<NoCustomClaims>(token.as_str())
+        .unwrap();
+    let b = w.verifier.verify_access::<NoCustomClaims>(&twin).unwrap();
+    assert_eq!(a.token_id(), b.token_id());
+    w.list
+        .revoke_token(a.token_id(), token.expires_at())
+        .unwrap();
+    for t in [token.as_str(), twin.as_str()] {
+        assert_eq!(
+            w.verifier
+                .verify_access::<NoCustomClaims>(t)
+                .unwrap_err()
+                .kind(),
+            "revoked"
+        );
+    }
+}

@@ -135,3 +135,34 @@ fn leaves_use_only_leaves() {
         }
     }
 }
+
+#[test]
+fn fuzzing_entry_points_are_not_in_release_builds() {
+    // `keycard::fuzzing` holds fixed, publicly known private keys and a raw-footer minting
+    // helper: it exists only with the `fuzzing` feature (which `fuzz/` and the corpus replay
+    // enable), never in a default build.
+    let lib = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    let lines: Vec<&str> = lib.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "pub mod fuzzing;")
+        .expect("the fuzzing module is declared in lib.rs");
+    assert!(
+        lines[..at]
+            .iter()
+            .rev()
+            .take_while(|l| l.starts_with("#["))
+            .any(|l| *l == "#[cfg(feature = \"fuzzing\")]"),
+        "pub mod fuzzing must be behind #[cfg(feature = \"fuzzing\")]"
+    );
+    let manifest =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let default = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("default ="))
+        .unwrap_or("");
+    assert!(
+        !default.contains("fuzzing"),
+        "fuzzing is not a default feature"
+    );
+}

@@ -318,7 +318,9 @@ impl Material {
                     .pair
                     .sign(&rng, msg)
                     .map_err(|_| Error::Crypto("ECDSA signing failed"))?;
-                Ok(Sig::from_slice(sig.as_ref()))
+                let mut fixed = [0u8; 64];
+                fixed.copy_from_slice(sig.as_ref());
+                Ok(Sig::from_slice(&low_s(fixed)))
             }
             Material::Hs256(h) => Ok(Sig::from_slice(hmac(&h.key, parts).as_ref())),
             Material::Ed25519 { signing: None, .. } | Material::Es256 { secret: None, .. } => Err(
@@ -355,6 +357,45 @@ impl Material {
             Material::V4Local(_) => false,
         }
     }
+}
+
+/// The order n of the P-256 group, big-endian.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+/// floor(n / 2): an `s` above it is "high".
+const P256_HALF_N: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// The canonical (low-s) form of an ECDSA P-256 signature `r || s`: `(r, s)` and `(r, n - s)`
+/// both verify, so keycard always writes the one with `s <= n / 2`. (Verification accepts both,
+/// as every other JOSE library signs either: a token's string is not unique, its `jti` is.)
+pub(crate) fn low_s(mut sig: [u8; 64]) -> [u8; 64] {
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&sig[32..]);
+    // Arrays compare lexicographically: for equal-length big-endian numbers, numerically.
+    if s > P256_HALF_N {
+        sig[32..].copy_from_slice(&sub_be(&P256_N, &s));
+    }
+    sig
+}
+
+/// a - b for big-endian 256-bit numbers with a >= b.
+fn sub_be(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[i] = d as u8;
+    }
+    out
 }
 
 fn hmac(key: &ring::hmac::Key, parts: &[&[u8]]) -> ring::hmac::Tag {
@@ -431,6 +472,31 @@ mod tests {
             Material::es256_public(&off).err().unwrap().kind(),
             "invalid_key"
         );
+    }
+
+    #[test]
+    fn es256_signatures_are_low_s_and_their_twins_still_verify() {
+        let m = Material::generate(Algorithm::ES256).unwrap();
+        for i in 0..200u32 {
+            let msg = i.to_be_bytes();
+            let sig: [u8; 64] = m.sign(&[&msg]).unwrap().as_bytes().try_into().unwrap();
+            assert!(sig[32..] <= P256_HALF_N[..], "high s at {i}");
+            let mut twin = sig;
+            let mut s = [0u8; 32];
+            s.copy_from_slice(&sig[32..]);
+            twin[32..].copy_from_slice(&sub_be(&P256_N, &s));
+            assert!(twin[32..] > P256_HALF_N[..]);
+            assert!(m.verify(&[&msg], &sig));
+            assert!(
+                m.verify(&[&msg], &twin),
+                "other libraries' high-s signatures verify"
+            );
+            assert_eq!(low_s(twin), sig);
+        }
+        assert_eq!(sub_be(&P256_N, &P256_N), [0; 32]);
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert_eq!(sub_be(&one, &one), [0; 32]);
     }
 
     #[test]
