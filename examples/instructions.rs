@@ -57,6 +57,36 @@ const MODES: &[(&str, &str, &str)] = &[
         "raw_eddsa",
     ),
     (
+        "raw_es256",
+        "ECDSA P-256 verify of the JWT signing input (ring)",
+        "raw_es256",
+    ),
+    (
+        "verify_es256",
+        "keycard full verify, JWT ES256",
+        "raw_es256",
+    ),
+    (
+        "pasetors_v4local",
+        "pasetors v4.local decrypt + claims validation",
+        "pasetors_v4local",
+    ),
+    (
+        "verify_v4local",
+        "keycard full verify, v4.local",
+        "pasetors_v4local",
+    ),
+    (
+        "mint_verify_eddsa",
+        "keycard mint + verify of one JWT EdDSA access token",
+        "mint_verify_eddsa",
+    ),
+    (
+        "refresh_eddsa",
+        "keycard refresh (open the sealed refresh token, rotate on the memory store, mint both)",
+        "mint_verify_eddsa",
+    ),
+    (
         "lookup_1m",
         "revocation lookup, id not revoked, 1M entries",
         "lookup_1m",
@@ -72,6 +102,12 @@ struct Fixture {
 
 /// 2027-01-15T08:00:00Z: the fixed "now" of every fixture.
 const NOW: i64 = 1_800_000_000;
+
+/// The public point of the fixed P-256 key (d = 32 bytes of 42), and a token it signed once (the
+/// same header and claims as the other fixed JWTs).
+const ES256_X: &str = "DJAdQjyDHKheJ8c8JjuhMnIbudeoTE8DgLKmdW_WATM";
+const ES256_Y: &str = "HIhwI03sh4UEwXQUT6SxS2amUWkWBtgXPlW9N-OBVp4";
+const ES256_TOKEN: &str = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImZpeGVkIiwidHlwIjoiYXQrand0In0.eyJpc3MiOiJodHRwczovL2F1dGguZXhhbXBsZSIsInN1YiI6ImFsaWNlIiwiYXVkIjoiYXBpIiwiZXhwIjoxODAwMDAwMzAwLCJuYmYiOjE4MDAwMDAwMDAsImlhdCI6MTgwMDAwMDAwMCwianRpIjoiQUFFQ0F3UUZCZ2NJQ1FvTERBME9EdyIsInNpZCI6IkVCRVNFeFFWRmhjWUdSb2JIQjBlSHcifQ.krJEqE4tGe7bhBtfRxN36YEn1kHidrp3G_ThVqqs7SlQjWJBPBORIOURR6vXwYJcm2DiDyVwt7vBKfAzs3WwgQ";
 
 fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
@@ -89,6 +125,14 @@ fn fixture(alg: Algorithm, list: Option<Arc<RevocationList>>) -> Fixture {
     let jwk = match alg {
         Algorithm::HS256 => format!(
             r#"{{"kty":"oct","alg":"HS256","kid":"fixed","k":"{}"}}"#,
+            b64(&[42; 32])
+        ),
+        Algorithm::ES256 => format!(
+            r#"{{"kty":"EC","crv":"P-256","alg":"ES256","kid":"fixed","d":"{}","x":"{ES256_X}","y":"{ES256_Y}"}}"#,
+            b64(&[42; 32])
+        ),
+        Algorithm::V4Local => format!(
+            r#"{{"kty":"oct","alg":"v4.local","k":"{}"}}"#,
             b64(&[42; 32])
         ),
         _ => {
@@ -120,7 +164,18 @@ fn fixture(alg: Algorithm, list: Option<Arc<RevocationList>>) -> Fixture {
     if let Some(list) = list {
         verifier = verifier.with_revocations(list);
     }
-    let token = if alg.format() == Format::Jwt {
+    keys.add_active(
+        keycard::Key::from_jwk(&format!(
+            r#"{{"kty":"oct","alg":"v4.local","keycard_purpose":"refresh","k":"{}"}}"#,
+            b64(&[43; 32])
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let token = if alg == Algorithm::ES256 {
+        // ECDSA signing is randomized: a token signed once, kept here.
+        ES256_TOKEN.to_owned()
+    } else if alg.format() == Format::Jwt {
         // Built by hand so that the token, not only the key, is the same in every run.
         let header = format!(r#"{{"alg":"{}","kid":"fixed","typ":"at+jwt"}}"#, alg.name());
         let claims = format!(
@@ -292,6 +347,113 @@ fn run(mode: &str, n: usize) {
             let f = fixture(alg, None);
             for _ in 0..n {
                 black_box(f.issuer.access(black_box("alice")).mint().unwrap());
+            }
+        }
+        "raw_es256" => {
+            let f = fixture(Algorithm::ES256, None);
+            let (input, sig) = f.token.rsplit_once('.').unwrap();
+            use base64::Engine as _;
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(sig)
+                .unwrap();
+            let pk = ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+                f.key.public_key_bytes().unwrap().to_vec(),
+            );
+            for _ in 0..n {
+                pk.verify(black_box(input.as_bytes()), &sig).unwrap();
+            }
+        }
+        "verify_es256" => {
+            let f = fixture(Algorithm::ES256, None);
+            for _ in 0..n {
+                black_box(
+                    f.verifier
+                        .verify_access::<NoCustomClaims>(black_box(&f.token))
+                        .unwrap(),
+                );
+            }
+        }
+        "pasetors_v4local" | "verify_v4local" => {
+            // v4.local costs the same whatever the nonce, so the token is minted here, on the
+            // real clock (pasetors' claim validation reads it).
+            let keys = Arc::new(KeyRing::new());
+            let jwk = format!(
+                r#"{{"kty":"oct","alg":"v4.local","k":"{}"}}"#,
+                b64(&[42; 32])
+            );
+            keys.add_active(keycard::Key::from_jwk(&jwk).unwrap())
+                .unwrap();
+            let token = Issuer::new(keys.clone())
+                .with_issuer("https://auth.example")
+                .with_audience("api")
+                .with_format(Format::V4Local)
+                .access("alice")
+                .mint()
+                .unwrap()
+                .into_string();
+            if mode == "verify_v4local" {
+                let verifier = Verifier::new(keys)
+                    .with_issuer("https://auth.example")
+                    .with_audience("api");
+                for _ in 0..n {
+                    black_box(
+                        verifier
+                            .verify_access::<NoCustomClaims>(black_box(&token))
+                            .unwrap(),
+                    );
+                }
+            } else {
+                use pasetors::claims::ClaimsValidationRules;
+                use pasetors::keys::SymmetricKey;
+                use pasetors::token::{Local, UntrustedToken};
+                use pasetors::version4::V4;
+                let sk = SymmetricKey::<V4>::from(&[42; 32]).unwrap();
+                let mut rules = ClaimsValidationRules::new();
+                rules.validate_issuer_with("https://auth.example");
+                rules.validate_audience_with("api");
+                let mut footer = pasetors::footer::Footer::new();
+                footer
+                    .parse_bytes(
+                        UntrustedToken::<Local, V4>::try_from(token.as_str())
+                            .unwrap()
+                            .untrusted_footer(),
+                    )
+                    .unwrap();
+                for _ in 0..n {
+                    let untrusted =
+                        UntrustedToken::<Local, V4>::try_from(black_box(token.as_str())).unwrap();
+                    black_box(
+                        pasetors::local::decrypt(&sk, &untrusted, &rules, Some(&footer), None)
+                            .unwrap(),
+                    );
+                }
+            }
+        }
+        "mint_verify_eddsa" => {
+            let f = fixture(Algorithm::EdDSA, None);
+            for _ in 0..n {
+                let t = f.issuer.access(black_box("alice")).mint().unwrap();
+                black_box(
+                    f.verifier
+                        .verify_access::<NoCustomClaims>(black_box(t.as_str()))
+                        .unwrap(),
+                );
+            }
+        }
+        "refresh_eddsa" => {
+            let f = fixture(Algorithm::EdDSA, None);
+            let kc = keycard::Keycard::builder(f.issuer.keys().clone())
+                .issuer("https://auth.example")
+                .audience("api")
+                .build()
+                .unwrap();
+            let mut current = kc.login("alice", &NoCustomClaims {}, None).unwrap().refresh;
+            for _ in 0..n {
+                current = kc
+                    .refresh(black_box(current.as_str()), None)
+                    .unwrap()
+                    .refresh;
             }
         }
         "lookup_1m" => {

@@ -64,7 +64,7 @@ fn encode(kind: u8, tag: &[u8; 16], margin: Option<u32>, entries: &[Revocation])
     }
     out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
     for e in entries {
-        out.push(e.kind as u8);
+        out.push(e.kind() as u8);
         out.extend_from_slice(&e.key);
         out.extend_from_slice(&e.until.to_le_bytes());
         out.extend_from_slice(&e.cutoff.to_le_bytes());
@@ -154,12 +154,8 @@ fn decode(bytes: &[u8]) -> Result<Decoded> {
         if kind != RevocationKind::Subject && cutoff != 0 {
             return Err(corrupt("a cutoff on a token or session revocation"));
         }
-        entries.push(Revocation {
-            kind,
-            key,
-            until,
-            cutoff,
-        });
+        // Entries written before the kind moved into the key's low bits are normalized here.
+        entries.push(Revocation::new(kind, key, until, cutoff));
     }
     Ok(Decoded {
         kind,
@@ -216,18 +212,8 @@ mod tests {
 
     fn sample() -> Vec<Revocation> {
         vec![
-            Revocation {
-                kind: RevocationKind::Token,
-                key: [1; 16],
-                until: 100,
-                cutoff: 0,
-            },
-            Revocation {
-                kind: RevocationKind::Subject,
-                key: [2; 16],
-                until: 200,
-                cutoff: 150,
-            },
+            Revocation::new(RevocationKind::Token, [1; 16], 100, 0),
+            Revocation::new(RevocationKind::Subject, [2; 16], 200, 150),
         ]
     }
 

@@ -68,21 +68,34 @@ impl RevocationKind {
     }
 }
 
-/// One revocation as stored and replicated: the kind, the id's 128-bit key, and its times.
+/// One revocation as stored and replicated: the id's key (which also encodes the kind), and its
+/// times. 24 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Revocation {
-    kind: RevocationKind,
-    key: [u8; 16],
+    /// The id's 128-bit key; its two low bits are the kind (see [`Revocation::new`]).
+    pub(crate) key: [u8; 16],
     /// Unix seconds after which (plus the margin) the entry may be pruned.
-    until: u32,
+    pub(crate) until: u32,
     /// For subjects: tokens with `iat` at or before this (unix seconds) are revoked.
-    cutoff: u32,
+    pub(crate) cutoff: u32,
 }
 
 impl Revocation {
+    /// An entry of `kind` under `key`: the kind replaces the key's two low bits, so entries of
+    /// different kinds never share a key, and the remaining 126 bits identify the id.
+    pub(crate) fn new(
+        kind: RevocationKind,
+        mut key: [u8; 16],
+        until: u32,
+        cutoff: u32,
+    ) -> Revocation {
+        key[15] = (key[15] & !3) | kind as u8;
+        Revocation { key, until, cutoff }
+    }
+
     /// What it covers.
     pub fn kind(&self) -> RevocationKind {
-        self.kind
+        RevocationKind::from_u8(self.key[15] & 3).unwrap_or(RevocationKind::Token)
     }
 
     /// When it stops mattering (the latest `exp` of a token it revokes).
@@ -103,7 +116,7 @@ impl Revocation {
 impl fmt::Debug for Revocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Revocation")
-            .field("kind", &self.kind)
+            .field("kind", &self.kind())
             .field("until", &self.until())
             .finish_non_exhaustive()
     }
@@ -263,14 +276,18 @@ impl RevocationList {
     /// attacker). Any other id goes through SipHash-1-3-128 under the hash key. A collision
     /// between the two forms is as likely as a collision of two random 128-bit values.
     fn key(&self, kind: RevocationKind, id: &[u8]) -> [u8; 16] {
-        if let Some(mut raw) = crate::encoding::b64::decode16(id) {
-            let mask = &self.masks[kind as usize - 1];
-            for (r, m) in raw.iter_mut().zip(mask) {
-                *r ^= m;
+        let mut key = match crate::encoding::b64::decode16(id) {
+            Some(mut raw) => {
+                let mask = &self.masks[kind as usize - 1];
+                for (r, m) in raw.iter_mut().zip(mask) {
+                    *r ^= m;
+                }
+                raw
             }
-            return raw;
-        }
-        sip128(&self.hash_key, &[kind as u8], id)
+            None => sip128(&self.hash_key, &[kind as u8], id),
+        };
+        key[15] = (key[15] & !3) | kind as u8;
+        key
     }
 
     /// Revokes one token until `until` (its `exp`). Fails only when the list was opened from a
@@ -308,12 +325,7 @@ impl RevocationList {
         until: Timestamp,
         cutoff: u32,
     ) -> Result<Revocation> {
-        let r = Revocation {
-            kind,
-            key: self.key(kind, id),
-            until: secs(until),
-            cutoff,
-        };
+        let r = Revocation::new(kind, self.key(kind, id), secs(until), cutoff);
         self.apply(&[r])?;
         Ok(r)
     }
@@ -334,6 +346,13 @@ impl RevocationList {
         }
         if over {
             self.rebuild_locked(self.horizon());
+        } else {
+            let state = self.state.load();
+            if state.wants_merge() {
+                let merged = state.merged();
+                drop(state);
+                self.state.store(Arc::new(merged));
+            }
         }
         let journal_full = w
             .as_ref()
@@ -467,7 +486,7 @@ impl RevocationList {
     }
 
     fn lookup(&self, kind: RevocationKind, id: &[u8]) -> Option<Revocation> {
-        self.state.load().lookup(kind, &self.key(kind, id))
+        self.state.load().lookup(&self.key(kind, id))
     }
 
     /// Whether the token `jti` is revoked.
@@ -592,7 +611,7 @@ impl RevocationCheck for RevocationList {
     fn is_revoked(&self, t: &TokenFacts<'_>) -> bool {
         // One snapshot for the three lookups.
         let state = self.state.load();
-        let found = |kind, id: &[u8]| state.lookup(kind, &self.key(kind, id));
+        let found = |kind, id: &[u8]| state.lookup(&self.key(kind, id));
         found(RevocationKind::Token, t.token_id.as_str().as_bytes()).is_some()
             || t.session_id.is_some_and(|sid| {
                 found(RevocationKind::Session, sid.as_str().as_bytes()).is_some()

@@ -484,3 +484,38 @@ fn legacy_journals_are_folded_into_the_snapshot() {
     drop(opened);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn merges_and_rebuilds_keep_every_entry() {
+    // Enough additions to merge `recent` into the base several times and to outgrow the filter.
+    let clock = ManualClock::new(ts(T0));
+    let list = list_at(&clock);
+    let ids: Vec<TokenId> = (0..60_000).map(|_| TokenId::random()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        list.revoke_token(id, ts(T0 + 100 + (i % 7) as i64))
+            .unwrap();
+        if i % 9_973 == 0 {
+            // Mixed kinds, and ids that are not keycard-shaped, go through the same paths.
+            list.revoke_subject(&format!("user-{i}"), ts(T0), ts(T0 + 100))
+                .unwrap();
+        }
+    }
+    for id in &ids {
+        assert!(list.is_token_revoked(id));
+        assert!(!list.is_session_revoked(&SessionId::new(id.as_str()).unwrap()));
+    }
+    let fresh = (0..10_000)
+        .filter(|_| list.is_token_revoked(&TokenId::random()))
+        .count();
+    assert_eq!(fresh, 0, "the exact set never reports a false positive");
+    assert!(list.is_subject_revoked("user-0", ts(T0)));
+    assert!(!list.is_subject_revoked("user-1", ts(T0)));
+    let stats = list.stats();
+    assert_eq!(stats.entries, 60_000 + 7);
+    assert!(stats.capacity >= stats.entries);
+    // Everything expires; a prune drops it all.
+    clock.advance(Duration::from_secs(1_000));
+    assert_eq!(list.prune().unwrap(), 60_007);
+    assert!(list.is_empty());
+    assert!(!list.is_token_revoked(&ids[0]));
+}
