@@ -207,7 +207,7 @@ impl State {
                 cutoff,
             })
             .collect();
-        recent.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        recent.sort_unstable_by_key(|e| e.key);
         merge_sorted(&self.base, &recent)
     }
 
@@ -260,7 +260,7 @@ pub(crate) fn merge_sorted(a: &[Revocation], b: &[Revocation]) -> Vec<Revocation
 
 /// Sorts entries by key and merges duplicates, in place.
 pub(crate) fn normalize(mut entries: Vec<Revocation>) -> Vec<Revocation> {
-    entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    entries.sort_unstable_by_key(|e| e.key);
     entries.dedup_by(|later, kept| {
         if later.key == kept.key {
             *kept = kept.merged(*later);
