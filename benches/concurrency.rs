@@ -4,7 +4,7 @@
 //! Two scenarios: `prune` (the list decides when a rebuild is worth it: realistic) and
 //! `compact` (a full 1M-entry rebuild every second: worst case for readers). Prints ops/s and the
 //! 2-thread/1-thread ratio, and writes `target/criterion/concurrency.json` for
-//! `examples/bench_table`. Wall-clock throughput on a 2-core machine: close any other load first.
+//! `bench-table`. Wall-clock throughput on a 2-core machine: close any other load first.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -123,7 +123,7 @@ fn main() {
                 "one": one, "two": two, "ratio": two / one}));
         }
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
+    let dir = support::criterion_dir();
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(
         dir.join("concurrency.json"),

@@ -6,7 +6,9 @@
 //! - **compacted**: right after `compact()`.
 //!
 //! `cargo bench --bench revocation_memory` prints one line per size and writes
-//! `target/criterion/revocation_memory.json` for `examples/bench_table`.
+//! `target/criterion/revocation_memory.json` for `bench-table`.
+
+mod support;
 
 use keycard::revocation::RevocationList;
 use keycard::{Timestamp, TokenId};
@@ -50,7 +52,7 @@ fn main() {
         }));
         drop(list);
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
+    let dir = support::criterion_dir();
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(
         dir.join("revocation_memory.json"),

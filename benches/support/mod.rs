@@ -16,3 +16,12 @@ pub fn revoked_list(n: usize) -> (RevocationList, Vec<TokenId>) {
     list.compact().unwrap();
     (list, ids)
 }
+
+/// Where criterion writes its results, and where the memory and concurrency runs write theirs:
+/// `$CARGO_TARGET_DIR/criterion`, or the workspace's `target/criterion`.
+pub fn criterion_dir() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("criterion")
+}

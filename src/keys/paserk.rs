@@ -4,7 +4,7 @@
 //! PASERK strings are only defined for PASETO keys, so JWT keys (even Ed25519 ones) are never
 //! exported or imported this way: one key, one protocol.
 
-use pasetors::keys::{AsymmetricPublicKey, SymmetricKey};
+use pasetors::keys::AsymmetricPublicKey;
 use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::version4::V4;
 use zeroize::Zeroizing;
@@ -31,11 +31,20 @@ pub(crate) fn pid_of(public: &[u8]) -> Result<String> {
     paserk_string(&Id::from(&pk))
 }
 
-/// `k4.lid.` of a raw v4.local key.
+/// `k4.lid.` of a raw v4.local key: `"k4.lid." || base64url(BLAKE2b-264("k4.lid." || k4.local))`
+/// (PASERK `lid`), hashed from a zeroizing copy of the `k4.local.` text.
 pub(crate) fn lid_of(local: &[u8]) -> Result<String> {
-    let k = SymmetricKey::<V4>::from(local)
-        .map_err(|_| Error::InvalidKey("a v4.local key is 32 bytes"))?;
-    paserk_string(&Id::from(&k))
+    use orion::hazardous::hash::blake2::blake2b::Blake2b;
+    let paserk = encode_local(local)?;
+    let fail = |_| Error::Crypto("BLAKE2b failed");
+    let mut h = Blake2b::new(33).map_err(fail)?;
+    h.update(b"k4.lid.").map_err(fail)?;
+    h.update(paserk.as_bytes()).map_err(fail)?;
+    let digest = h.finalize().map_err(fail)?;
+    Ok(format!(
+        "k4.lid.{}",
+        crate::encoding::b64::encode(digest.as_ref())
+    ))
 }
 
 /// `k4.public.` of a raw Ed25519 public key.
@@ -77,11 +86,29 @@ fn decode_secret(text: &str) -> Result<Zeroizing<[u8; 64]>> {
     Ok(both)
 }
 
-/// `k4.local.` of a raw v4.local key.
+/// `k4.local.` of a raw v4.local key, written into a buffer of its exact size.
 pub(crate) fn encode_local(local: &[u8]) -> Result<Zeroizing<String>> {
-    let k = SymmetricKey::<V4>::from(local)
-        .map_err(|_| Error::InvalidKey("a v4.local key is 32 bytes"))?;
-    paserk_string(&k).map(Zeroizing::new)
+    if local.len() != 32 {
+        return Err(Error::InvalidKey("a v4.local key is 32 bytes"));
+    }
+    let mut out = Zeroizing::new(String::with_capacity(9 + 43));
+    out.push_str("k4.local.");
+    crate::encoding::b64::encode_into(local, &mut out);
+    Ok(out)
+}
+
+/// Decodes a `k4.local.` into its 32 bytes, into a zeroizing buffer.
+fn decode_local(text: &str) -> Result<Zeroizing<[u8; 32]>> {
+    let b64 = text
+        .strip_prefix("k4.local.")
+        .ok_or(Error::InvalidKey("not a k4.local PASERK"))?;
+    if crate::encoding::b64::decoded_len(b64.len()) != Some(32) {
+        return Err(Error::InvalidKey("a k4.local holds 32 bytes"));
+    }
+    let mut key = Zeroizing::new([0u8; 32]);
+    crate::encoding::b64::decode_to_slice(b64, &mut key[..])
+        .map_err(|_| Error::InvalidKey("not a valid k4 PASERK"))?;
+    Ok(key)
 }
 
 /// The PASERK id of a PASETO key's material: what its tokens' footers carry as `kid`.
@@ -122,8 +149,8 @@ impl Key {
             let m = Material::ed25519_from_seed_checked(seed, Some(public))?;
             (Algorithm::V4Public, m)
         } else if text.starts_with("k4.local.") {
-            let k = SymmetricKey::<V4>::try_from(text).map_err(bad)?;
-            (Algorithm::V4Local, Material::v4_local(k.as_bytes())?)
+            let k = decode_local(text)?;
+            (Algorithm::V4Local, Material::v4_local(&k[..])?)
         } else if text.starts_with("k4.pid.") || text.starts_with("k4.lid.") {
             return Err(Error::InvalidKey(
                 "a PASERK id names a key; it does not contain one",

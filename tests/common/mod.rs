@@ -3,9 +3,7 @@
 //! so tests can reach the claim checks with hostile-but-authentic tokens.
 #![allow(dead_code)]
 
-use std::io::Write as _;
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -196,53 +194,4 @@ fn issuer_and_verifier(keys: &Arc<KeyRing>) -> (Issuer, Verifier) {
         .with_issuer("https://auth.test")
         .with_audience("api");
     (issuer, verifier)
-}
-
-pub fn say(msg: &str) {
-    // Written to the process's stderr directly, so the test harness does not capture it.
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
-/// Whether PyJWT is usable, installing it once if needed. Without python3 the caller skips,
-/// with a reason printed; under CI (`CI` set) a missing PyJWT fails instead.
-pub fn pyjwt() -> bool {
-    static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let probe = |py: &str| {
-            Command::new(py)
-                .args(["-c", "import jwt, cryptography"])
-                .output()
-                .map(|o| o.status.success())
-        };
-        match probe("python3") {
-            Err(_) => return Err("python3 not found".into()),
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-        }
-        say("installing PyJWT and cryptography with pip for the interop tests");
-        let install = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "pyjwt>=2.8",
-                "cryptography",
-            ])
-            .status();
-        match (install, probe("python3")) {
-            (_, Ok(true)) => Ok(()),
-            _ => Err("PyJWT could not be installed with pip".into()),
-        }
-    });
-    match ready {
-        Ok(()) => true,
-        Err(reason) if std::env::var_os("CI").is_some() => {
-            panic!("interop test cannot run under CI: {reason}")
-        }
-        Err(reason) => {
-            say(&format!("SKIPPED keycard/PyJWT interop test: {reason}"));
-            false
-        }
-    }
 }

@@ -5,9 +5,6 @@ mod common;
 
 mod errors;
 mod formats;
-mod interop_jsonwebtoken;
-mod interop_python;
 mod keys;
-mod refresh_opacity;
 mod rotation;
 mod sessions;

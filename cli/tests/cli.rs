@@ -1,10 +1,10 @@
-//! The `keycard` binary against its contract (shared/spec/cli.md): every command, every exit code,
-//! the error kinds, round trips, revocation, and interop with PyJWT through the CLI.
+//! The `keycard` binary against its contract (docs/cli.md): every command, every exit code, the
+//! error kinds, round trips, revocation, locking, and the operator commands.
 
-#[path = "common/mod.rs"]
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,81 +12,7 @@ use std::time::Duration;
 use assert_cmd::cargo::CommandCargoExt;
 use keycard::{Clock, Issuer, KeyRing, ManualClock, SystemClock};
 use serde_json::Value;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn keycard(args: &[&str]) -> Out {
-    keycard_stdin(args, None)
-}
-
-fn keycard_stdin(args: &[&str], stdin: Option<&str>) -> Out {
-    use std::io::Write;
-    let mut cmd = Command::cargo_bin("keycard").unwrap();
-    cmd.args(args);
-    cmd.stdin(std::process::Stdio::piped());
-    cmd.stdout(std::process::Stdio::piped());
-    cmd.stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    {
-        let mut pipe = child.stdin.take().unwrap();
-        if let Some(input) = stdin {
-            pipe.write_all(input.as_bytes()).unwrap();
-        }
-    }
-    let o = child.wait_with_output().unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = keycard(args);
-    assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
-    o.stdout.trim_end().to_owned()
-}
-
-/// Asserts the rejection contract: exit 1, nothing on stdout, one stderr line with the kind.
-fn rejected(o: &Out, kind: &str) {
-    assert_eq!(o.code, 1, "stderr: {}", o.stderr);
-    assert!(o.stdout.is_empty(), "stdout: {}", o.stdout);
-    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
-    assert!(
-        o.stderr.starts_with(&format!("error: {kind}: ")),
-        "want {kind}, got {}",
-        o.stderr
-    );
-}
-
-fn usage_error(o: &Out) {
-    assert_eq!(o.code, 2, "stdout {} stderr {}", o.stdout, o.stderr);
-    assert!(o.stdout.is_empty());
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("keycard-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// A key set with an EdDSA, a v4.public and a v4.local key.
-fn keyset(dir: &Path) -> PathBuf {
-    let keys = dir.join("keys.json");
-    for alg in ["EdDSA", "v4.public", "v4.local"] {
-        ok(&["keygen", "--keys", p(&keys), "--alg", alg]);
-    }
-    keys
-}
+use support::*;
 
 #[test]
 fn keygen_writes_a_private_jwk_set_with_mode_0600() {
@@ -705,69 +631,6 @@ fn never_panics_on_odd_input() {
     }
     let o = keycard_stdin(&["verify", "--keys", p(&keys), "-"], Some("\u{ff}\u{fe}"));
     assert!(matches!(o.code, 1 | 2));
-}
-
-// --- Interop through the CLI: PyJWT verifies `keycard mint` tokens against `keycard jwks`, and
-// a PyJWT-minted token verifies with `keycard verify` after `keycard import`.
-
-const PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyjwt_cli.py");
-
-fn python(args: &[&str]) -> String {
-    let o = Command::new("python3").arg(PY).args(args).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap().trim().to_owned()
-}
-
-#[test]
-fn cli_interop_with_pyjwt() {
-    if !common::pyjwt() {
-        return;
-    }
-    let dir = tempdir("pyjwt");
-    let keys = dir.join("keys.json");
-    for alg in ["ES256", "EdDSA"] {
-        ok(&["keygen", "--keys", p(&keys), "--alg", alg]);
-        let token = ok(&[
-            "mint",
-            "--keys",
-            p(&keys),
-            "--sub",
-            "alice",
-            "--aud",
-            "api",
-            "--iss",
-            "https://auth.test",
-        ]);
-        let jwks = dir.join("jwks.json");
-        std::fs::write(&jwks, ok(&["jwks", "--keys", p(&keys)])).unwrap();
-        let claims: Value =
-            serde_json::from_str(&python(&["verify-jwks", p(&jwks), &token])).unwrap();
-        assert_eq!(claims["sub"], "alice", "{alg}");
-    }
-    // PyJWT makes its own Ed25519 key, publishes the public JWK, and mints.
-    let jwk_file = dir.join("py.jwk");
-    let token = python(&["keygen-mint", p(&jwk_file), "py-key-1"]);
-    ok(&[
-        "import",
-        "--keys",
-        p(&keys),
-        "--kid",
-        "py-key-1",
-        "--jwk",
-        p(&jwk_file),
-    ]);
-    let out = ok(&[
-        "verify",
-        "--keys",
-        p(&keys),
-        "--aud",
-        "api",
-        "--iss",
-        "https://auth.test",
-        &token,
-    ]);
-    let claims: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(claims["sub"], "from-python");
 }
 
 // --- Hardening regressions.

@@ -3,6 +3,9 @@
 //!
 //! `cargo bench` first, then `cargo run --example bench_table`.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::fs;
 use std::path::Path;
 
@@ -70,7 +73,7 @@ fn extras(root: &Path) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
+    let root = support::criterion_dir();
     println!("| group | benchmark | median | ratio to baseline |");
     println!("|---|---|---|---|");
     for (group, baseline) in BASELINES {

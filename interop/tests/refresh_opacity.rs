@@ -15,12 +15,29 @@ use jsonwebtoken::{DecodingKey, Validation};
 use keycard::{Algorithm, Format, KeyRing, Keycard, NoCustomClaims};
 use serde_json::{Value, json};
 
-use crate::common::{pyjwt, secret_of};
+use libtest_mimic::Trial;
 
-const SCRIPT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/interop/pyjwt_interop.py"
-);
+use crate::common::secret_of;
+use crate::oracle::{Oracle, needs, test};
+use crate::pyjwt::SCRIPT;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        test(
+            "refresh_opacity::jsonwebtoken_refuses_every_refresh_token",
+            jsonwebtoken_refuses_every_refresh_token,
+        ),
+        needs(
+            Oracle::PyJwt,
+            "refresh_opacity::pyjwt_refuses_every_refresh_token",
+            pyjwt_refuses_every_refresh_token,
+        ),
+        test(
+            "refresh_opacity::paseto_libraries_refuse_every_refresh_token",
+            paseto_libraries_refuse_every_refresh_token,
+        ),
+    ]
+}
 
 /// Every access-token algorithm keycard mints with, and its format.
 const PAIRINGS: [Algorithm; 5] = [
@@ -91,7 +108,6 @@ fn jsonwebtoken_accepts(gateway: &[Value], token: &str) -> Vec<String> {
     accepted
 }
 
-#[test]
 fn jsonwebtoken_refuses_every_refresh_token() {
     for alg in PAIRINGS {
         let l = login(alg);
@@ -111,11 +127,7 @@ fn jsonwebtoken_refuses_every_refresh_token() {
     }
 }
 
-#[test]
 fn pyjwt_refuses_every_refresh_token() {
-    if !pyjwt() {
-        return;
-    }
     let accepts = |gateway: &[Value], token: &str| -> Vec<String> {
         let set = json!({ "keys": gateway }).to_string();
         let out = Command::new("python3")
@@ -148,7 +160,6 @@ fn pyjwt_refuses_every_refresh_token() {
     }
 }
 
-#[test]
 fn paseto_libraries_refuse_every_refresh_token() {
     use pasetors::keys::{AsymmetricPublicKey, SymmetricKey};
     use pasetors::token::{Local, Public, UntrustedToken};

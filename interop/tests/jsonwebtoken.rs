@@ -7,7 +7,23 @@ use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use keycard::{Algorithm, Format, NoCustomClaims};
 use serde::{Deserialize, Serialize};
 
+use libtest_mimic::Trial;
+
 use crate::common::{live, secret_of};
+use crate::oracle::test;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        test(
+            "jsonwebtoken::keycard_tokens_verify_under_jsonwebtoken",
+            keycard_tokens_verify_under_jsonwebtoken,
+        ),
+        test(
+            "jsonwebtoken::jsonwebtoken_tokens_verify_under_keycard",
+            jsonwebtoken_tokens_verify_under_keycard,
+        ),
+    ]
+}
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Claims {
@@ -75,7 +91,6 @@ fn encoding_key(key: &keycard::Key) -> EncodingKey {
     }
 }
 
-#[test]
 fn keycard_tokens_verify_under_jsonwebtoken() {
     let (keys, issuer, _) = live();
     for alg in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::HS256] {
@@ -100,7 +115,6 @@ fn keycard_tokens_verify_under_jsonwebtoken() {
     }
 }
 
-#[test]
 fn jsonwebtoken_tokens_verify_under_keycard() {
     let (keys, _, verifier) = live();
     for alg in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::HS256] {

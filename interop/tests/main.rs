@@ -1,0 +1,24 @@
+//! keycard against independent implementations: the `jsonwebtoken` crate, Python's PyJWT and
+//! pasetors, in both directions, and the proof that a refresh token passes as an access token in
+//! none of them.
+//!
+//! A harness-less test binary (`libtest-mimic`), so that a test whose oracle cannot run is
+//! reported as ignored, with its reason, instead of passing (see `oracle`).
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+#[path = "../../tests/common/oracle.rs"]
+mod oracle;
+
+mod jsonwebtoken;
+mod pyjwt;
+mod refresh_opacity;
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut trials = Vec::new();
+    trials.extend(jsonwebtoken::trials());
+    trials.extend(pyjwt::trials());
+    trials.extend(refresh_opacity::trials());
+    libtest_mimic::run(&args, trials).exit();
+}

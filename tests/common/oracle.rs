@@ -1,0 +1,106 @@
+//! External programs some tests need: other languages' libraries used as independent oracles.
+//!
+//! A test that needs one is made with [`needs`]:
+//! - the oracle is ready (installed by the test itself where that is how it is obtained, e.g.
+//!   `pip install`): the test runs;
+//! - it is missing outside CI: the test is reported **ignored** (`[needs PyJWT]` in the listing),
+//!   with the reason printed once; `--include-ignored` makes it fail with that reason, never pass;
+//! - it is missing under CI (`CI` set, as `.ci/run` does): the test runs and fails with the
+//!   reason, so CI can never pass by skipping.
+//!
+//! Used by the harness-less test binaries (`libtest-mimic`) of `interop/` and `cli/`.
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use libtest_mimic::Trial;
+
+/// An external program or library a test checks keycard against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Oracle {
+    /// Python's PyJWT with `cryptography`.
+    PyJwt,
+}
+
+impl Oracle {
+    pub fn name(self) -> &'static str {
+        match self {
+            Oracle::PyJwt => "PyJWT",
+        }
+    }
+
+    /// Ok when usable; otherwise why not. Probed (and installed) once per process.
+    pub fn ready(self) -> Result<(), String> {
+        static PYJWT: OnceLock<Result<(), String>> = OnceLock::new();
+        match self {
+            Oracle::PyJwt => PYJWT.get_or_init(pyjwt).clone(),
+        }
+    }
+}
+
+/// Whether this is a CI run, where nothing may be skipped.
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// A test that always runs.
+pub fn test(name: &str, f: fn()) -> Trial {
+    Trial::test(name, move || {
+        f();
+        Ok(())
+    })
+}
+
+/// A test that needs `oracle` (see the module docs for what happens when it is missing).
+pub fn needs(oracle: Oracle, name: &str, f: fn()) -> Trial {
+    let kind = format!("needs {}", oracle.name());
+    match oracle.ready() {
+        Ok(()) => test(name, f).with_kind(kind),
+        Err(reason) if under_ci() => Trial::test(name, move || {
+            Err(format!("cannot run under CI: {reason}").into())
+        })
+        .with_kind(kind),
+        Err(reason) => {
+            eprintln!("SKIPPED (reported as ignored) {name}: {reason}");
+            Trial::test(name, move || Err(format!("not run: {reason}").into()))
+                .with_ignored_flag(true)
+                .with_kind(kind)
+        }
+    }
+}
+
+fn python_has_pyjwt() -> Result<bool, String> {
+    Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .output()
+        .map(|o| o.status.success())
+        .map_err(|_| "python3 not found".to_owned())
+}
+
+/// PyJWT, installed with pip when python3 is there but PyJWT is not.
+fn pyjwt() -> Result<(), String> {
+    if python_has_pyjwt()? {
+        return Ok(());
+    }
+    eprintln!("installing PyJWT and cryptography with pip for the interop tests");
+    let install = |extra: &[&str]| {
+        Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(extra)
+            .args(["pyjwt>=2.8", "cryptography"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install(&[]) {
+        install(&["--break-system-packages"]);
+    }
+    if python_has_pyjwt()? {
+        Ok(())
+    } else {
+        Err(
+            "PyJWT could not be installed with pip (python3 -m pip install pyjwt cryptography)"
+                .into(),
+        )
+    }
+}
