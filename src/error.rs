@@ -86,12 +86,22 @@ pub enum Error {
     MissingClaim(&'static str),
 
     /// `iss` does not equal the configured issuer.
-    #[error("wrong issuer")]
-    WrongIssuer,
+    #[error("wrong issuer: expected `{expected}`, the token says `{found}`")]
+    WrongIssuer {
+        /// The configured issuer.
+        expected: String,
+        /// The token's `iss`, sanitized.
+        found: String,
+    },
 
     /// `aud` does not contain the configured audience (or is present when none is configured).
-    #[error("wrong audience")]
-    WrongAudience,
+    #[error("wrong audience: {}", audience_detail(expected.as_deref(), found))]
+    WrongAudience {
+        /// The configured audience; `None` when the verifier names none.
+        expected: Option<String>,
+        /// The token's audiences, sanitized (at most four).
+        found: Vec<String>,
+    },
 
     /// An access token was presented where a refresh token is expected, or the reverse.
     #[error("wrong token type: expected {expected}, found {found}")]
@@ -168,8 +178,8 @@ impl Error {
             Error::NotYetValid { .. } => "not_yet_valid",
             Error::IssuedInFuture { .. } => "issued_in_future",
             Error::MissingClaim(_) => "missing_claim",
-            Error::WrongIssuer => "wrong_issuer",
-            Error::WrongAudience => "wrong_audience",
+            Error::WrongIssuer { .. } => "wrong_issuer",
+            Error::WrongAudience { .. } => "wrong_audience",
             Error::WrongTokenType { .. } => "wrong_token_type",
             Error::Revoked => "revoked",
             Error::InvalidKey(_) => "invalid_key",
@@ -213,10 +223,77 @@ impl Error {
         "io",
     ];
 
+    /// The message without the category its [`kind`](Error::kind) already names: what the CLI
+    /// prints after `error: KIND: `, so a line never says the same thing twice.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Malformed(r)
+            | Error::UnsupportedFormat(r)
+            | Error::InvalidKey(r)
+            | Error::Crypto(r)
+            | Error::Corrupt(r) => (*r).to_owned(),
+            Error::Config(m) | Error::Io(m) => m.clone(),
+            Error::TokenTooLarge { size, limit } => {
+                format!("{size} bytes, over the limit of {limit}")
+            }
+            Error::UnknownKey { kid: Some(k) } => format!("no key `{k}` (never known, or retired)"),
+            Error::UnknownKey { kid: None } => "the token names no key".into(),
+            Error::AlgorithmMismatch {
+                kid,
+                expected,
+                found,
+            } => format!("key `{kid}` is {expected}, the token says `{found}`"),
+            Error::BadSignature => "the signature or authentication tag does not verify".into(),
+            Error::Expired { exp, now } => format!("expired at {exp} (now {now})"),
+            Error::NotYetValid { nbf, now } => format!("not valid before {nbf} (now {now})"),
+            Error::IssuedInFuture { iat, now } => format!("issued at {iat}, in the future (now {now})"),
+            Error::MissingClaim(c) => format!("no `{c}` claim"),
+            Error::WrongIssuer { expected, found } => {
+                format!("expected `{expected}`, the token says `{found}`")
+            }
+            Error::WrongAudience { expected, found } => audience_detail(expected.as_deref(), found),
+            Error::WrongTokenType { expected, found } => format!("expected {expected}, found {found}"),
+            Error::Revoked => "the token, its session or its subject was revoked".into(),
+            Error::SessionExpired => "the session's idle or absolute timeout passed".into(),
+            Error::RefreshReuseDetected => {
+                "a retired refresh token came back; the session was revoked".into()
+            }
+            Error::SessionLimit => "the subject has the most sessions allowed".into(),
+            Error::ReauthRequired => "the last authentication is too old".into(),
+            Error::UnknownSession => "no such session for this subject".into(),
+        }
+    }
+
+    pub(crate) fn wrong_issuer(expected: &str, found: &str) -> Error {
+        Error::WrongIssuer {
+            expected: expected.to_owned(),
+            found: sanitize_name(found),
+        }
+    }
+
+    pub(crate) fn wrong_audience(expected: Option<&str>, found: &[String]) -> Error {
+        Error::WrongAudience {
+            expected: expected.map(str::to_owned),
+            found: found.iter().take(4).map(|a| sanitize_name(a)).collect(),
+        }
+    }
+
     pub(crate) fn unknown_key(kid: Option<&str>) -> Error {
         Error::UnknownKey {
             kid: kid.map(sanitize),
         }
+    }
+}
+
+fn audience_detail(expected: Option<&str>, found: &[String]) -> String {
+    let list = found
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match expected {
+        Some(e) => format!("expected `{e}`, the token is for {list}"),
+        None => format!("the token is for {list}, and no audience is configured"),
     }
 }
 
@@ -240,6 +317,21 @@ pub(crate) fn sanitize(untrusted: &str) -> String {
     out
 }
 
+/// [`sanitize`] for names that are often URLs (`iss`, `aud`): `/` is kept too.
+pub(crate) fn sanitize_name(untrusted: &str) -> String {
+    const MAX: usize = 64;
+    let mut out = String::with_capacity(untrusted.len().min(MAX + 3));
+    for (i, c) in untrusted.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        let ok = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | ':' | '+' | '-' | '/');
+        out.push(if ok { c } else { '?' });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +343,21 @@ mod tests {
         assert_eq!(sanitize("a\nb\u{1b}[31m"), "a?b??31m");
         let long = "x".repeat(1000);
         assert_eq!(sanitize(&long).chars().count(), 65);
+    }
+
+    #[test]
+    fn details_do_not_repeat_the_kind() {
+        let e = Error::Config("no active jwt key".into());
+        assert_eq!(e.detail(), "no active jwt key");
+        let e = Error::wrong_audience(Some("api"), &["https://other.example/x\n".into()]);
+        assert_eq!(e.kind(), "wrong_audience");
+        assert_eq!(
+            e.detail(),
+            "expected `api`, the token is for `https://other.example/x?`"
+        );
+        assert_eq!(e.to_string(), format!("wrong audience: {}", e.detail()));
+        let e = Error::wrong_issuer("https://a", "https://b");
+        assert_eq!(e.detail(), "expected `https://a`, the token says `https://b`");
     }
 
     #[test]

@@ -254,14 +254,16 @@ impl Verifier {
         if let Some(want) = &self.issuer {
             match &c.iss {
                 Some(iss) if iss == want => {}
-                Some(_) => return Err(Error::WrongIssuer),
+                Some(iss) => return Err(Error::wrong_issuer(want, iss)),
                 None => return Err(Error::MissingClaim("iss")),
             }
         }
         match (&self.audience, &c.aud) {
             (Some(want), Some(aud)) if aud.contains(want) => {}
             (Some(_), None) => return Err(Error::MissingClaim("aud")),
-            (Some(_), Some(_)) | (None, Some(_)) => return Err(Error::WrongAudience),
+            (want, Some(aud)) => {
+                return Err(Error::wrong_audience(want.as_deref(), aud.as_slice()));
+            }
             (None, None) => {}
         }
         Ok(())
