@@ -1,7 +1,8 @@
 //! Prints the README's performance table from criterion's last run: every benchmark of a group
 //! divided by the group's baseline (its first-listed raw primitive), so machine speed cancels out.
+//! Every figure comes from the same run's files, so the table cannot drift from the code.
 //!
-//! `cargo bench` first, then `cargo run --example bench_table`.
+//! `cargo bench -p keycard-bench` first, then `cargo run -p keycard-bench --bin bench-table`.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -49,11 +50,15 @@ fn extras(root: &Path) {
     if let Ok(text) = fs::read_to_string(root.join("revocation_memory.json")) {
         let rows: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         for r in rows.as_array().into_iter().flatten() {
+            let n = r["entries"].as_u64().unwrap_or(0);
+            let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "| revocation_memory | {} entries | {:.1} B/entry (filter {:.2}) | counted |",
-                r["entries"],
-                r["bytes_per_entry"].as_f64().unwrap_or(0.0),
-                r["filter_bytes_per_entry"].as_f64().unwrap_or(0.0)
+                "| revocation_memory | {}M live entries | {:.1} B/entry at most between rebuilds, {:.1} B/entry at the rebuild peak, {:.1} B/entry compacted (filter {:.2}) | counted (dhat) |",
+                n / 1_000_000,
+                f("between_rebuilds"),
+                f("peak"),
+                f("compacted"),
+                f("filter_bytes_per_entry")
             );
         }
     }
@@ -74,6 +79,18 @@ fn extras(root: &Path) {
 
 fn main() {
     let root = support::criterion_dir();
+    let any = BASELINES
+        .iter()
+        .any(|(g, b)| point_estimate(&root.join(g).join(b)).is_some());
+    if !any {
+        eprintln!(
+            "no benchmark results in {}\n\
+             run the benchmarks first (about 20 minutes on 2 cores), then this again:\n\
+             \n    cargo bench -p keycard-bench\n    cargo run -p keycard-bench --bin bench-table",
+            root.display()
+        );
+        std::process::exit(2);
+    }
     println!("| group | benchmark | median | ratio to baseline |");
     println!("|---|---|---|---|");
     for (group, baseline) in BASELINES {

@@ -584,9 +584,21 @@ fn revoke_then_verify_with_revocations() {
 #[test]
 fn every_command_has_help_with_an_example() {
     for cmd in [
-        "keygen", "import", "jwks", "paserk", "mint", "verify", "inspect", "revoke",
+        "keygen",
+        "import",
+        "jwks",
+        "paserk",
+        "mint",
+        "verify",
+        "inspect",
+        "revoke",
+        "keys list",
+        "keys retire",
+        "keys prune",
     ] {
-        let o = keycard(&[cmd, "--help"]);
+        let mut args: Vec<&str> = cmd.split(' ').collect();
+        args.push("--help");
+        let o = keycard(&args);
         assert_eq!(o.code, 0);
         assert!(o.stdout.contains("Example: keycard"), "{cmd}");
     }
@@ -858,4 +870,127 @@ fn retired_secrets_leave_the_key_file() {
         "the retired key is still in the file"
     );
     assert!(text.contains(current.as_str()));
+}
+
+// --- Operator commands.
+
+#[test]
+fn keys_list_retire_and_prune() {
+    let dir = tempdir("keys-ops");
+    let keys = dir.join("keys.json");
+    let old = ok(&["keygen", "--keys", p(&keys), "--alg", "EdDSA"]);
+    let new = ok(&["keygen", "--keys", p(&keys), "--alg", "EdDSA"]);
+    let refresh = ok(&["keygen", "--keys", p(&keys), "--alg", "refresh"]);
+    assert!(refresh.starts_with("k4.lid."));
+    let list = ok(&["keys", "list", "--keys", p(&keys)]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].starts_with("KID") && lines[0].contains("STATE") && lines[0].contains("UNTIL"));
+    let row = |kid: &str| lines.iter().find(|l| l.starts_with(kid)).unwrap().to_string();
+    assert!(row(&new).contains("active"), "{list}");
+    let demoted = row(&old);
+    assert!(demoted.contains("verifying"), "{demoted}");
+    // Durations as people write them: "(in 29d23h)", never seconds.
+    assert!(demoted.contains("(in 29d23h)") || demoted.contains("(in 30d)"), "{demoted}");
+    assert!(row(&refresh).contains("refresh") && row(&refresh).contains("active"));
+
+    // The active key is not retired by accident.
+    let o = keycard(&["keys", "retire", "--keys", p(&keys), &new]);
+    usage_error(&o);
+    assert!(o.stderr.contains("active") && o.stderr.contains("--force"), "{}", o.stderr);
+    let token = ok(&["mint", "--keys", p(&keys), "--sub", "a", "--kid", &old]);
+    assert_eq!(ok(&["keys", "retire", "--keys", p(&keys), &old]), old);
+    rejected(&keycard(&["verify", "--keys", p(&keys), &token]), "unknown_key");
+    assert!(!ok(&["keys", "list", "--keys", p(&keys)]).contains(&old));
+    usage_error(&keycard(&["keys", "retire", "--keys", p(&keys), &old]));
+
+    // prune drops keys whose grace has ended, and says which.
+    let past = keycard::Timestamp::from_unix(SystemClock.now().as_unix() - 40 * 86_400).unwrap();
+    let ring = KeyRing::load(&keys)
+        .unwrap()
+        .with_grace(Duration::from_secs(86_400))
+        .with_clock(Arc::new(ManualClock::new(past)));
+    // A key of another format demoted 40 days ago, with a one-day grace: long retired.
+    let expired = ring.rotate(keycard::Algorithm::V4Public).unwrap();
+    ring.rotate(keycard::Algorithm::V4Public).unwrap();
+    ring.save(&keys).unwrap();
+    let list = ok(&["keys", "list", "--keys", p(&keys)]);
+    assert!(list.lines().any(|l| l.starts_with(expired.as_str()) && l.contains("retired") && l.contains("ago")), "{list}");
+    assert_eq!(ok(&["keys", "prune", "--keys", p(&keys)]), expired.as_str());
+    assert!(!ok(&["keys", "list", "--keys", p(&keys)]).contains(expired.as_str()));
+    assert_eq!(ok(&["keys", "prune", "--keys", p(&keys)]), "");
+}
+
+#[test]
+fn revoke_by_token() {
+    let dir = tempdir("revoke-token");
+    let keys = keyset(&dir);
+    let revs = dir.join("revoked.bin");
+    let t1 = ok(&["mint", "--keys", p(&keys), "--sub", "alice", "--aud", "api"]);
+    let t2 = ok(&["mint", "--keys", p(&keys), "--sub", "alice", "--aud", "api"]);
+    let verify = |t: &str| {
+        keycard(&[
+            "verify", "--keys", p(&keys), "--aud", "api", "--revocations", p(&revs), t,
+        ])
+    };
+    // The token carries an audience: without --aud it is refused, with a hint.
+    let o = keycard(&[
+        "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--token", &t1,
+    ]);
+    rejected(&o, "wrong_audience");
+    assert!(o.stderr.contains("`api`") && o.stderr.contains("--aud"), "{}", o.stderr);
+    ok(&[
+        "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--aud", "api", "--token", &t1,
+    ]);
+    rejected(&verify(&t1), "revoked");
+    assert_eq!(verify(&t2).code, 0, "another token of the subject");
+    // A forged token is refused, not revoked.
+    let mut forged = t2.clone();
+    forged.pop();
+    forged.push(if t2.ends_with('A') { 'B' } else { 'A' });
+    let o = keycard(&[
+        "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--aud", "api", "--token", &forged,
+    ]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    // --session revokes every token of the token's session.
+    let claims: Value = serde_json::from_str(&ok(&[
+        "verify", "--keys", p(&keys), "--aud", "api", &t2,
+    ]))
+    .unwrap();
+    let o = keycard_stdin(
+        &[
+            "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--aud", "api", "--session",
+            "--token", "-",
+        ],
+        Some(&t2),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    rejected(&verify(&t2), "revoked");
+    let list = keycard::revocation::RevocationList::load(&revs).unwrap();
+    assert!(list.is_session_revoked(&keycard::SessionId::new(claims["sid"].as_str().unwrap()).unwrap()));
+    usage_error(&keycard(&["revoke", "--revocations", p(&revs), "--token", &t2]));
+}
+
+#[test]
+fn error_lines_say_what_to_do_without_stutter() {
+    let dir = tempdir("error-lines");
+    let keys = keyset(&dir);
+    let t = ok(&["mint", "--keys", p(&keys), "--sub", "a", "--aud", "other"]);
+    let o = keycard(&["verify", "--keys", p(&keys), "--aud", "api", &t]);
+    rejected(&o, "wrong_audience");
+    assert!(o.stderr.contains("expected `api`") && o.stderr.contains("`other`"), "{}", o.stderr);
+    assert!(o.stderr.contains("--aud"), "{}", o.stderr);
+    let o = keycard(&["verify", "--keys", p(&keys), &t]);
+    assert!(o.stderr.contains("pass --aud"), "{}", o.stderr);
+    // Configuration and I/O failures: one line, the kind once.
+    let o = keycard(&["mint", "--keys", p(&keys), "--sub", "a", "--format", "jwt", "--ttl", "90d"]);
+    usage_error(&o);
+    assert!(o.stderr.starts_with("error: config: "), "{}", o.stderr);
+    assert!(!o.stderr.contains("configuration error"), "stutter: {}", o.stderr);
+    let o = keycard(&["jwks", "--keys", p(&dir.join("missing.json"))]);
+    usage_error(&o);
+    assert!(o.stderr.starts_with("error: io: "), "{}", o.stderr);
+    assert!(!o.stderr.contains("I/O error"), "stutter: {}", o.stderr);
+    for o in [&o] {
+        assert_eq!(o.stderr.lines().count(), 1);
+    }
 }
