@@ -5,7 +5,7 @@
 //!   additions into the sorted base, filter rebuilds, and a final `compact`), per entry;
 //! - **compacted**: right after `compact()`.
 //!
-//! `cargo bench --bench revocation_memory` prints one line per size and writes
+//! `cargo bench -p keycard-bench --bench revocation_memory` prints one line per size and writes
 //! `target/criterion/revocation_memory.json` for `bench-table`.
 
 mod support;

@@ -9,7 +9,8 @@
 //! - `v4_public`: raw dalek verify of the PAE (baseline), keycard, pasetors' verify + claims;
 //! - `v4_local`: keycard, pasetors' decrypt + claims (baseline).
 //!
-//! Run: `cargo bench --bench verify`; then `cargo run --example bench_table` prints the ratios.
+//! Run: `cargo bench -p keycard-bench --bench verify`; then `cargo run -p keycard-bench --bin
+//! bench-table` prints the ratios.
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -246,13 +246,17 @@ impl Error {
             Error::BadSignature => "the signature or authentication tag does not verify".into(),
             Error::Expired { exp, now } => format!("expired at {exp} (now {now})"),
             Error::NotYetValid { nbf, now } => format!("not valid before {nbf} (now {now})"),
-            Error::IssuedInFuture { iat, now } => format!("issued at {iat}, in the future (now {now})"),
+            Error::IssuedInFuture { iat, now } => {
+                format!("issued at {iat}, in the future (now {now})")
+            }
             Error::MissingClaim(c) => format!("no `{c}` claim"),
             Error::WrongIssuer { expected, found } => {
                 format!("expected `{expected}`, the token says `{found}`")
             }
             Error::WrongAudience { expected, found } => audience_detail(expected.as_deref(), found),
-            Error::WrongTokenType { expected, found } => format!("expected {expected}, found {found}"),
+            Error::WrongTokenType { expected, found } => {
+                format!("expected {expected}, found {found}")
+            }
             Error::Revoked => "the token, its session or its subject was revoked".into(),
             Error::SessionExpired => "the session's idle or absolute timeout passed".into(),
             Error::RefreshReuseDetected => {
@@ -357,7 +361,10 @@ mod tests {
         );
         assert_eq!(e.to_string(), format!("wrong audience: {}", e.detail()));
         let e = Error::wrong_issuer("https://a", "https://b");
-        assert_eq!(e.detail(), "expected `https://a`, the token says `https://b`");
+        assert_eq!(
+            e.detail(),
+            "expected `https://a`, the token says `https://b`"
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Instruction counts per operation under valgrind's callgrind: repeatable on a noisy machine,
 //! where wall-clock ratios drift by ±15% between runs.
 //!
-//! `cargo run --release --example instructions` runs every operation under
+//! `cargo run --release -p keycard-bench --bin instructions` runs every operation under
 //! `valgrind --tool=callgrind` twice (0 and N iterations), subtracts, and prints instructions per
-//! operation and the ratio to the raw primitive. `… --example instructions -- MODE N` runs one
+//! operation and the ratio to the raw primitive. `… --bin instructions -- MODE N` runs one
 //! operation N times (what the table runs under valgrind).
 
 use std::process::Command;

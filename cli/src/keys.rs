@@ -12,9 +12,7 @@ use keycard::{Clock, Format, Key, KeyRing, SystemClock};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::util::{
-    Failure, algorithm, human, io_error, kid, load_keys, secret_text, usage, when,
-};
+use crate::util::{Failure, algorithm, human, io_error, kid, load_keys, secret_text, usage, when};
 
 /// Loads the key set under its lock, lets `change` edit it, prunes retired keys and saves.
 fn edit<T>(
@@ -31,7 +29,12 @@ fn edit<T>(
     Ok(out)
 }
 
-pub fn keygen(path: &Path, alg: &str, kid_arg: Option<&str>, wait: Duration) -> Result<String, Failure> {
+pub fn keygen(
+    path: &Path,
+    alg: &str,
+    kid_arg: Option<&str>,
+    wait: Duration,
+) -> Result<String, Failure> {
     let key = if alg == "refresh" {
         if kid_arg.is_some() {
             return Err(usage(
@@ -81,7 +84,8 @@ pub fn import(
     };
     let key = match (source.jwk, paserk) {
         (Some(file), None) => {
-            let text = Zeroizing::new(std::fs::read_to_string(&file).map_err(|e| io_error(&file, e))?);
+            let text =
+                Zeroizing::new(std::fs::read_to_string(&file).map_err(|e| io_error(&file, e))?);
             Key::from_jwk_with(&text, alg, Some(k.clone()))?
         }
         (None, Some(p)) => {
@@ -97,7 +101,11 @@ pub fn import(
             }
             key
         }
-        _ => return Err(usage("give exactly one of --jwk, --paserk and --paserk-file")),
+        _ => {
+            return Err(usage(
+                "give exactly one of --jwk, --paserk and --paserk-file",
+            ));
+        }
     };
     let imported = key.kid().clone();
     edit(path, wait, |ring| {
@@ -169,7 +177,11 @@ pub fn retire(path: &Path, kid_arg: &str, force: bool, wait: Duration) -> Result
             return Err(usage(format!(
                 "`{k}` is the active {} key: make another key active first (keycard keygen --alg {}; `{k}` then verifies for {}), or pass --force to stop signing and verifying with it now",
                 status.algorithm,
-                if status.purpose == keycard::KeyPurpose::Refresh { "refresh".to_owned() } else { status.algorithm.to_string() },
+                if status.purpose == keycard::KeyPurpose::Refresh {
+                    "refresh".to_owned()
+                } else {
+                    status.algorithm.to_string()
+                },
                 human(crate::util::CLI_GRACE)
             )));
         }

@@ -331,7 +331,12 @@ fn run(command: Command, wait: std::time::Duration) -> Result<Zeroizing<String>,
             checks,
             revocations,
             token,
-        } => tokens::verify(&keys.path, &checks.resolve()?, revocations.as_deref(), &token)?,
+        } => tokens::verify(
+            &keys.path,
+            &checks.resolve()?,
+            revocations.as_deref(),
+            &token,
+        )?,
         Command::Inspect { token } => tokens::inspect(&token)?,
         Command::Revoke {
             revocations,
@@ -355,7 +360,11 @@ fn run(command: Command, wait: std::time::Duration) -> Result<Zeroizing<String>,
                     checks: checks.resolve()?,
                     session,
                 },
-                _ => return Err(usage("give one of --jti, --sid, --sub, --token (with --keys)")),
+                _ => {
+                    return Err(usage(
+                        "give one of --jti, --sid, --sub, --token (with --keys)",
+                    ));
+                }
             };
             tokens::revoke(&revocations, target, until.as_deref(), ttl.as_deref(), wait)?
         }

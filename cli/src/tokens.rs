@@ -9,9 +9,7 @@ use keycard::revocation::RevocationList;
 use keycard::{Clock, Format, Issuer, SessionId, SystemClock, Timestamp, TokenId, Verifier};
 use serde_json::{Map, Value, json};
 
-use crate::util::{
-    Failure, duration, format_arg, human, kid, load_keys, token_arg, usage,
-};
+use crate::util::{Failure, duration, format_arg, human, kid, load_keys, token_arg, usage};
 
 /// What `mint` puts in a token.
 pub struct MintArgs<'a> {

@@ -193,9 +193,22 @@ mod tests {
         assert_eq!(duration("90s").ok(), Some(Duration::from_secs(90)));
         assert_eq!(human(Duration::from_secs(90)), "1m30s");
         assert_eq!(human(Duration::from_secs(5400)), "1h30m");
-        assert_eq!(approx(Duration::from_secs(29 * 86_400 + 23 * 3600 + 59)), "29d23h");
+        assert_eq!(
+            approx(Duration::from_secs(29 * 86_400 + 23 * 3600 + 59)),
+            "29d23h"
+        );
         assert_eq!(approx(Duration::from_secs(3599)), "59m");
-        for bad in ["", "s", "1", "1x", "-1s", "1.5h", "é", "1é", "99999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "1",
+            "1x",
+            "-1s",
+            "1.5h",
+            "é",
+            "1é",
+            "99999999999999d",
+        ] {
             assert!(duration(bad).is_err(), "{bad}");
         }
     }

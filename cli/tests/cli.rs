@@ -884,22 +884,40 @@ fn keys_list_retire_and_prune() {
     assert!(refresh.starts_with("k4.lid."));
     let list = ok(&["keys", "list", "--keys", p(&keys)]);
     let lines: Vec<&str> = list.lines().collect();
-    assert!(lines[0].starts_with("KID") && lines[0].contains("STATE") && lines[0].contains("UNTIL"));
-    let row = |kid: &str| lines.iter().find(|l| l.starts_with(kid)).unwrap().to_string();
+    assert!(
+        lines[0].starts_with("KID") && lines[0].contains("STATE") && lines[0].contains("UNTIL")
+    );
+    let row = |kid: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(kid))
+            .unwrap()
+            .to_string()
+    };
     assert!(row(&new).contains("active"), "{list}");
     let demoted = row(&old);
     assert!(demoted.contains("verifying"), "{demoted}");
     // Durations as people write them: "(in 29d23h)", never seconds.
-    assert!(demoted.contains("(in 29d23h)") || demoted.contains("(in 30d)"), "{demoted}");
+    assert!(
+        demoted.contains("(in 29d23h)") || demoted.contains("(in 30d)"),
+        "{demoted}"
+    );
     assert!(row(&refresh).contains("refresh") && row(&refresh).contains("active"));
 
     // The active key is not retired by accident.
     let o = keycard(&["keys", "retire", "--keys", p(&keys), &new]);
     usage_error(&o);
-    assert!(o.stderr.contains("active") && o.stderr.contains("--force"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("active") && o.stderr.contains("--force"),
+        "{}",
+        o.stderr
+    );
     let token = ok(&["mint", "--keys", p(&keys), "--sub", "a", "--kid", &old]);
     assert_eq!(ok(&["keys", "retire", "--keys", p(&keys), &old]), old);
-    rejected(&keycard(&["verify", "--keys", p(&keys), &token]), "unknown_key");
+    rejected(
+        &keycard(&["verify", "--keys", p(&keys), &token]),
+        "unknown_key",
+    );
     assert!(!ok(&["keys", "list", "--keys", p(&keys)]).contains(&old));
     usage_error(&keycard(&["keys", "retire", "--keys", p(&keys), &old]));
 
@@ -914,7 +932,11 @@ fn keys_list_retire_and_prune() {
     ring.rotate(keycard::Algorithm::V4Public).unwrap();
     ring.save(&keys).unwrap();
     let list = ok(&["keys", "list", "--keys", p(&keys)]);
-    assert!(list.lines().any(|l| l.starts_with(expired.as_str()) && l.contains("retired") && l.contains("ago")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(expired.as_str()) && l.contains("retired") && l.contains("ago")),
+        "{list}"
+    );
     assert_eq!(ok(&["keys", "prune", "--keys", p(&keys)]), expired.as_str());
     assert!(!ok(&["keys", "list", "--keys", p(&keys)]).contains(expired.as_str()));
     assert_eq!(ok(&["keys", "prune", "--keys", p(&keys)]), "");
@@ -929,17 +951,42 @@ fn revoke_by_token() {
     let t2 = ok(&["mint", "--keys", p(&keys), "--sub", "alice", "--aud", "api"]);
     let verify = |t: &str| {
         keycard(&[
-            "verify", "--keys", p(&keys), "--aud", "api", "--revocations", p(&revs), t,
+            "verify",
+            "--keys",
+            p(&keys),
+            "--aud",
+            "api",
+            "--revocations",
+            p(&revs),
+            t,
         ])
     };
     // The token carries an audience: without --aud it is refused, with a hint.
     let o = keycard(&[
-        "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--token", &t1,
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--keys",
+        p(&keys),
+        "--token",
+        &t1,
     ]);
     rejected(&o, "wrong_audience");
-    assert!(o.stderr.contains("`api`") && o.stderr.contains("--aud"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("`api`") && o.stderr.contains("--aud"),
+        "{}",
+        o.stderr
+    );
     ok(&[
-        "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--aud", "api", "--token", &t1,
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--keys",
+        p(&keys),
+        "--aud",
+        "api",
+        "--token",
+        &t1,
     ]);
     rejected(&verify(&t1), "revoked");
     assert_eq!(verify(&t2).code, 0, "another token of the subject");
@@ -948,26 +995,48 @@ fn revoke_by_token() {
     forged.pop();
     forged.push(if t2.ends_with('A') { 'B' } else { 'A' });
     let o = keycard(&[
-        "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--aud", "api", "--token", &forged,
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--keys",
+        p(&keys),
+        "--aud",
+        "api",
+        "--token",
+        &forged,
     ]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     // --session revokes every token of the token's session.
-    let claims: Value = serde_json::from_str(&ok(&[
-        "verify", "--keys", p(&keys), "--aud", "api", &t2,
-    ]))
-    .unwrap();
+    let claims: Value =
+        serde_json::from_str(&ok(&["verify", "--keys", p(&keys), "--aud", "api", &t2])).unwrap();
     let o = keycard_stdin(
         &[
-            "revoke", "--revocations", p(&revs), "--keys", p(&keys), "--aud", "api", "--session",
-            "--token", "-",
+            "revoke",
+            "--revocations",
+            p(&revs),
+            "--keys",
+            p(&keys),
+            "--aud",
+            "api",
+            "--session",
+            "--token",
+            "-",
         ],
         Some(&t2),
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
     rejected(&verify(&t2), "revoked");
     let list = keycard::revocation::RevocationList::load(&revs).unwrap();
-    assert!(list.is_session_revoked(&keycard::SessionId::new(claims["sid"].as_str().unwrap()).unwrap()));
-    usage_error(&keycard(&["revoke", "--revocations", p(&revs), "--token", &t2]));
+    assert!(
+        list.is_session_revoked(&keycard::SessionId::new(claims["sid"].as_str().unwrap()).unwrap())
+    );
+    usage_error(&keycard(&[
+        "revoke",
+        "--revocations",
+        p(&revs),
+        "--token",
+        &t2,
+    ]));
 }
 
 #[test]
@@ -977,15 +1046,33 @@ fn error_lines_say_what_to_do_without_stutter() {
     let t = ok(&["mint", "--keys", p(&keys), "--sub", "a", "--aud", "other"]);
     let o = keycard(&["verify", "--keys", p(&keys), "--aud", "api", &t]);
     rejected(&o, "wrong_audience");
-    assert!(o.stderr.contains("expected `api`") && o.stderr.contains("`other`"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("expected `api`") && o.stderr.contains("`other`"),
+        "{}",
+        o.stderr
+    );
     assert!(o.stderr.contains("--aud"), "{}", o.stderr);
     let o = keycard(&["verify", "--keys", p(&keys), &t]);
     assert!(o.stderr.contains("pass --aud"), "{}", o.stderr);
     // Configuration and I/O failures: one line, the kind once.
-    let o = keycard(&["mint", "--keys", p(&keys), "--sub", "a", "--format", "jwt", "--ttl", "90d"]);
+    let o = keycard(&[
+        "mint",
+        "--keys",
+        p(&keys),
+        "--sub",
+        "a",
+        "--format",
+        "jwt",
+        "--ttl",
+        "90d",
+    ]);
     usage_error(&o);
     assert!(o.stderr.starts_with("error: config: "), "{}", o.stderr);
-    assert!(!o.stderr.contains("configuration error"), "stutter: {}", o.stderr);
+    assert!(
+        !o.stderr.contains("configuration error"),
+        "stutter: {}",
+        o.stderr
+    );
     let o = keycard(&["jwks", "--keys", p(&dir.join("missing.json"))]);
     usage_error(&o);
     assert!(o.stderr.starts_with("error: io: "), "{}", o.stderr);
