@@ -1077,7 +1077,5 @@ fn error_lines_say_what_to_do_without_stutter() {
     usage_error(&o);
     assert!(o.stderr.starts_with("error: io: "), "{}", o.stderr);
     assert!(!o.stderr.contains("I/O error"), "stutter: {}", o.stderr);
-    for o in [&o] {
-        assert_eq!(o.stderr.lines().count(), 1);
-    }
+    assert_eq!(o.stderr.lines().count(), 1);
 }
