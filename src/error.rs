@@ -308,21 +308,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// 64 characters from `[A-Za-z0-9._~:+-]`; anything else is replaced by `?`, and longer values are
 /// cut with `…`.
 pub(crate) fn sanitize(untrusted: &str) -> String {
-    const MAX: usize = 64;
-    let mut out = String::with_capacity(untrusted.len().min(MAX + 3));
-    for (i, c) in untrusted.chars().enumerate() {
-        if i == MAX {
-            out.push('…');
-            break;
-        }
-        let ok = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | ':' | '+' | '-');
-        out.push(if ok { c } else { '?' });
-    }
-    out
+    bounded(untrusted, &[])
 }
 
 /// [`sanitize`] for names that are often URLs (`iss`, `aud`): `/` is kept too.
 pub(crate) fn sanitize_name(untrusted: &str) -> String {
+    bounded(untrusted, &['/'])
+}
+
+fn bounded(untrusted: &str, also: &[char]) -> String {
     const MAX: usize = 64;
     let mut out = String::with_capacity(untrusted.len().min(MAX + 3));
     for (i, c) in untrusted.chars().enumerate() {
@@ -330,7 +324,9 @@ pub(crate) fn sanitize_name(untrusted: &str) -> String {
             out.push('…');
             break;
         }
-        let ok = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | ':' | '+' | '-' | '/');
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '_' | '~' | ':' | '+' | '-')
+            || also.contains(&c);
         out.push(if ok { c } else { '?' });
     }
     out
