@@ -400,7 +400,7 @@ pub fn refresh(data: &[u8]) {
     let list = crate::revocation::RevocationList::new().with_clock(clock.clone());
     let store = Arc::new(crate::stores::MemoryStore::with_revocations(Arc::new(list)));
     let family = refresh_family();
-    if crate::refresh::SessionStore::insert(&*store, &family, None).is_err() {
+    if pollster::block_on(crate::refresh::SessionStore::insert(&*store, &family, None)).is_err() {
         return;
     }
     let Ok(kc) = crate::Keycard::builder(f.keys.clone())
@@ -416,7 +416,11 @@ pub fn refresh(data: &[u8]) {
         Err(e) => assert_kind(&e),
         Ok(pair) => {
             assert_eq!(pair.session, family.sid);
-            let stored = crate::refresh::SessionStore::get(&*store, &family.sid);
+            let stored = pollster::block_on(crate::refresh::SessionStore::get(
+                &*store,
+                &family.sub,
+                &family.sid,
+            ));
             let generation = stored.ok().flatten().map(|f| f.generation);
             assert!(
                 matches!(generation, Some(1 | 2)),

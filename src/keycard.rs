@@ -2,13 +2,14 @@
 //! revocation list and session store wired together.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::claims::{Access, AccessToken, RefreshToken, SessionId};
+use crate::claims::{Access, AccessToken, RefreshToken, SessionId, TokenId};
 use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
 use crate::issue::Issuer;
@@ -18,9 +19,9 @@ use crate::refresh::{
     Family, LimitPolicy, RefreshClaims, ReuseCause, RevokeReason, SessionEvent, SessionInfo,
     SessionLimit, SessionStore, Timeout, decide, refresh_token_id,
 };
-use crate::revocation::RevocationList;
+use crate::revocation::{RevocationList, Revoke};
 use crate::stores::MemoryStore;
-use crate::verify::{Verified, Verifier};
+use crate::verify::{TokenFacts, Verified, Verifier};
 
 /// A new access token and refresh token, as login and refresh return them.
 #[derive(Debug)]
@@ -240,7 +241,7 @@ impl KeycardBuilder {
         let mut verifier = Verifier::new(self.keys.clone())
             .with_clock(clock.clone())
             .with_leeway(self.leeway)
-            .with_revocations(store.revocations().clone());
+            .with_revocations(store.revocations());
         if let Some(iss) = self.issuer {
             issuer = issuer.with_issuer(iss.clone());
             verifier = verifier.with_issuer(iss);
@@ -318,7 +319,7 @@ impl Keycard {
         }
     }
 
-    /// The verifier (with the revocation list attached).
+    /// The verifier (with the revocation check attached).
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
     }
@@ -344,6 +345,15 @@ impl Keycard {
         }
     }
 
+    /// Drives a store operation to completion on this thread: the blocking API. The rules live
+    /// in the async methods; this only waits for them.
+    fn wait<T>(&self, op: impl Future<Output = Result<T>>) -> Result<T> {
+        self.store.check_blocking()?;
+        pollster::block_on(op)
+    }
+
+    // --- The blocking API (for non-async programs). Each method is its `_async` twin, waited on.
+
     /// Starts a session for `sub` (after the application checked the credentials): a new family
     /// with a fresh server-chosen `sid`, and its first token pair. `claims` (an object) is copied
     /// into every access token of the session.
@@ -353,44 +363,11 @@ impl Keycard {
         claims: &C,
         context: Option<&ClientContext>,
     ) -> Result<TokenPair> {
-        let claims = crate::claims::custom_members(claims)?;
-        let mut now = self.now();
-        if self.store.revocations().is_subject_revoked(sub, now) {
-            // A "log out everywhere" happened this very second and revokes every token issued up
-            // to and including it; the new session starts one second later so its tokens are
-            // not caught (the verifier's leeway accepts an `iat` one second ahead).
-            now = now.saturating_add(Duration::from_secs(1));
-        }
-        let absolute_deadline = now.saturating_add(self.cfg.absolute);
-        let family = Family {
-            sid: SessionId::random(),
-            sub: sub.to_owned(),
-            generation: 0,
-            created: now,
-            rotated_at: now,
-            idle_deadline: now.saturating_add(self.cfg.idle).min(absolute_deadline),
-            absolute_deadline,
-            auth_time: now,
-            claims,
-            context: context.cloned().unwrap_or_default(),
-        };
-        // Mint first: a family is only stored once its tokens exist. The session limit is
-        // checked and the family added in one atomic step of the store.
-        let pair = self.pair(&family, now)?;
-        match self.store.insert(&family, self.cfg.limit)? {
-            Admission::Refused => return Err(Error::SessionLimit),
-            Admission::Admitted { evicted } => {
-                self.revoke_removed(&evicted, Some(RevokeReason::Evicted))?;
-            }
-        }
-        self.emit(SessionEvent::Issued {
-            sid: family.sid.clone(),
-            sub: family.sub.clone(),
-        });
-        Ok(pair)
+        self.wait(self.login_async(sub, claims, context))
     }
 
-    /// Verifies an access token (signature, claims, type, revocation).
+    /// Verifies an access token (signature, claims, type, revocation). Never touches the store's
+    /// network in full-replica or memory mode; see [`Keycard::verify_async`] for compact replicas.
     pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Access, C>> {
         self.verifier.verify_access(token)
     }
@@ -398,14 +375,153 @@ impl Keycard {
     /// Redeems a refresh token: checks it is the family's current one, rotates atomically and
     /// returns a new pair. See the module docs of `refresh` for retries and reuse.
     pub fn refresh(&self, token: &str, context: Option<&ClientContext>) -> Result<TokenPair> {
+        self.wait(self.refresh_async(token, context))
+    }
+
+    /// Logs out the session of a verified access token: every token of it stops working.
+    pub fn logout<C>(&self, token: &Verified<Access, C>) -> Result<()> {
+        self.wait(self.logout_async(token))
+    }
+
+    /// Logs out one session of `sub` (from a "your devices" screen); `unknown_session` if `sid`
+    /// is not a session of `sub`.
+    pub fn logout_session(&self, sub: &str, sid: &SessionId) -> Result<()> {
+        self.wait(self.logout_session_async(sub, sid))
+    }
+
+    /// Logs `sub` out everywhere; see [`Keycard::logout_all_async`].
+    pub fn logout_all(&self, sub: &str) -> Result<usize> {
+        self.wait(self.logout_all_async(sub))
+    }
+
+    /// The live sessions of `sub`, oldest first.
+    pub fn sessions(&self, sub: &str) -> Result<Vec<SessionInfo>> {
+        self.wait(self.sessions_async(sub))
+    }
+
+    /// Privilege change; see [`Keycard::reissue_async`].
+    pub fn reissue<C, N: Serialize>(
+        &self,
+        token: &Verified<Access, C>,
+        claims: &N,
+    ) -> Result<TokenPair> {
+        self.wait(self.reissue_async(token, claims))
+    }
+
+    /// Records a successful re-authentication; see [`Keycard::step_up_async`].
+    pub fn step_up<C>(&self, token: &Verified<Access, C>) -> Result<TokenPair> {
+        self.wait(self.step_up_async(token))
+    }
+
+    /// Maintenance, to call every few seconds; see [`Keycard::maintain_async`].
+    pub fn maintain(&self) -> Result<(usize, usize)> {
+        self.wait(self.maintain_async())
+    }
+
+    /// `reauth_required` unless the user proved their credentials within `max_age` (the token's
+    /// `auth_time`): guard sensitive actions with it, then ask for the password and call
+    /// [`Keycard::step_up`].
+    pub fn require_recent_auth<C>(
+        &self,
+        token: &Verified<Access, C>,
+        max_age: Duration,
+    ) -> Result<()> {
+        let auth_time = token.claims().auth_time().ok_or(Error::ReauthRequired)?;
+        if self.now().duration_since(auth_time) > max_age || auth_time > self.now() {
+            return Err(Error::ReauthRequired);
+        }
+        Ok(())
+    }
+
+    // --- The async API (for servers on an async runtime): the one implementation of the rules.
+
+    /// [`Keycard::login`] for async code.
+    pub fn login_async<'a, C: Serialize>(
+        &'a self,
+        sub: &'a str,
+        claims: &C,
+        context: Option<&'a ClientContext>,
+    ) -> impl Future<Output = Result<TokenPair>> + Send + 'a {
+        let claims = crate::claims::custom_members(claims);
+        async move {
+            let claims = claims?;
+            let mut now = self.now();
+            if self.subject_revoked_at(sub, now).await? {
+                // A "log out everywhere" happened this very second and revokes every token
+                // issued up to and including it; the new session starts one second later so its
+                // tokens are not caught (the leeway, at least 1 s, accepts an `iat` one second
+                // ahead).
+                now = now.saturating_add(Duration::from_secs(1));
+            }
+            let absolute_deadline = now.saturating_add(self.cfg.absolute);
+            let family = Family {
+                sid: SessionId::random(),
+                sub: sub.to_owned(),
+                generation: 0,
+                created: now,
+                rotated_at: now,
+                idle_deadline: now.saturating_add(self.cfg.idle).min(absolute_deadline),
+                absolute_deadline,
+                auth_time: now,
+                claims,
+                context: context.cloned().unwrap_or_default(),
+            };
+            // Mint first: a family is only stored once its tokens exist. The session limit is
+            // checked and the family added in one atomic step of the store.
+            let pair = self.pair(&family, now)?;
+            match self.store.insert(&family, self.cfg.limit).await? {
+                Admission::Refused => return Err(Error::SessionLimit),
+                Admission::Admitted { evicted } => {
+                    self.revoke_removed(&evicted, Some(RevokeReason::Evicted))
+                        .await?;
+                }
+            }
+            self.emit(SessionEvent::Issued {
+                sid: family.sid.clone(),
+                sub: family.sub.clone(),
+            });
+            Ok(pair)
+        }
+    }
+
+    /// Whether tokens of `sub` issued at `now` would be revoked by a subject cutoff.
+    async fn subject_revoked_at(&self, sub: &str, now: Timestamp) -> Result<bool> {
+        let probe = TokenId::random();
+        let facts = TokenFacts {
+            token_id: &probe,
+            session_id: None,
+            subject: sub,
+            issued_at: now,
+            expires_at: now,
+        };
+        self.store.revocations().check_async(facts).await
+    }
+
+    /// [`Keycard::verify`] for async code: the revocation check is awaited, so a compact
+    /// replica confirming a filter hit over the network never blocks a runtime thread.
+    pub async fn verify_async<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<Access, C>> {
+        self.verifier.verify_access_async(token).await
+    }
+
+    /// [`Keycard::refresh`] for async code.
+    pub async fn refresh_async(
+        &self,
+        token: &str,
+        context: Option<&ClientContext>,
+    ) -> Result<TokenPair> {
         let verified = self
             .verifier
-            .verify_refresh::<RefreshClaims>(token)
+            .verify_refresh_async::<RefreshClaims>(token)
+            .await
             .map_err(|e| match e {
                 Error::Expired { .. } => Error::SessionExpired,
                 other => other,
             })?;
         let claims = verified.claims();
+        let sub = claims.subject();
         let sid = claims
             .session_id()
             .cloned()
@@ -413,15 +529,12 @@ impl Keycard {
         let presented = claims.custom().g;
         for _ in 0..8 {
             let now = self.now();
-            let Some(family) = self.store.get(&sid)? else {
+            let Some(family) = self.store.get(sub, &sid).await? else {
                 return Err(Error::SessionExpired);
             };
-            if family.sub != claims.subject() {
-                return Err(Error::UnknownSession);
-            }
             match decide(&family, presented, now, self.cfg.grace) {
                 Decision::Expired(timeout) => {
-                    self.expire(&family, timeout)?;
+                    self.expire(&family, timeout).await?;
                     return Err(Error::SessionExpired);
                 }
                 Decision::Theft => {
@@ -431,13 +544,14 @@ impl Keycard {
                         cause: ReuseCause::Theft,
                         family_revoked: true,
                     });
-                    self.end_family(&sid, Some(RevokeReason::Theft))?;
+                    self.end_family(sub, &sid, Some(RevokeReason::Theft))
+                        .await?;
                     return Err(Error::RefreshReuseDetected);
                 }
                 Decision::Retry(cause) => {
                     // A retry hands out the current pair: the same client checks as a rotation.
                     if let Some(ctx) = context {
-                        self.check_anomaly(&family, ctx)?;
+                        self.check_anomaly(&family, ctx).await?;
                     }
                     self.emit(SessionEvent::ReuseDetected {
                         sid: sid.clone(),
@@ -449,10 +563,14 @@ impl Keycard {
                 }
                 Decision::Rotate => {
                     if let Some(ctx) = context {
-                        self.check_anomaly(&family, ctx)?;
+                        self.check_anomaly(&family, ctx).await?;
                     }
                     let next = self.rotated(&family, now);
-                    match self.store.compare_and_swap(family.generation, &next)? {
+                    match self
+                        .store
+                        .compare_and_swap(family.generation, &next)
+                        .await?
+                    {
                         CasOutcome::Swapped => {
                             self.emit(SessionEvent::Refreshed {
                                 sid: sid.clone(),
@@ -484,7 +602,7 @@ impl Keycard {
         next
     }
 
-    fn check_anomaly(&self, family: &Family, ctx: &ClientContext) -> Result<()> {
+    async fn check_anomaly(&self, family: &Family, ctx: &ClientContext) -> Result<()> {
         let changed = ctx.changes_from(&family.context);
         if changed.is_empty() {
             return Ok(());
@@ -501,7 +619,8 @@ impl Keycard {
         };
         self.emit(SessionEvent::Anomaly { info, decision });
         if decision == AnomalyDecision::Revoke {
-            self.end_family(&family.sid, Some(RevokeReason::Anomaly))?;
+            self.end_family(&family.sub, &family.sid, Some(RevokeReason::Anomaly))
+                .await?;
             return Err(Error::Revoked);
         }
         Ok(())
@@ -519,7 +638,7 @@ impl Keycard {
             .session(family.sid.clone())
             .format(self.cfg.access_format)
             .auth_time(family.auth_time)
-            .fixed(crate::claims::TokenId::random(), now, access_exp)
+            .fixed(TokenId::random(), now, access_exp)
             .mint()?;
         let refresh = self
             .issuer
@@ -543,15 +662,23 @@ impl Keycard {
     }
 
     /// Removes a family and revokes every token of it until its absolute deadline.
-    fn end_family(&self, sid: &SessionId, reason: Option<RevokeReason>) -> Result<Option<Family>> {
-        let family = self.store.remove(sid)?;
+    async fn end_family(
+        &self,
+        sub: &str,
+        sid: &SessionId,
+        reason: Option<RevokeReason>,
+    ) -> Result<Option<Family>> {
+        let family = self.store.remove(sub, sid).await?;
         match &family {
-            Some(f) => self.revoke_removed(std::slice::from_ref(f), reason)?,
+            Some(f) => self.revoke_removed(std::slice::from_ref(f), reason).await?,
             None => {
                 // Gone already (expired, or ended elsewhere): revoke the id anyway.
                 let until = self.now().saturating_add(self.cfg.absolute);
-                let r = self.store.revocations().revoke_session(sid, until)?;
-                self.store.publish(&[r])?;
+                let r = Revoke::Session {
+                    sid: sid.clone(),
+                    until,
+                };
+                self.store.revoke(std::slice::from_ref(&r)).await?;
             }
         }
         Ok(family)
@@ -559,16 +686,22 @@ impl Keycard {
 
     /// Revokes every token of families already removed from the store, each until its absolute
     /// deadline (no token of a family expires later).
-    fn revoke_removed(&self, families: &[Family], reason: Option<RevokeReason>) -> Result<()> {
+    async fn revoke_removed(
+        &self,
+        families: &[Family],
+        reason: Option<RevokeReason>,
+    ) -> Result<()> {
         if families.is_empty() {
             return Ok(());
         }
-        let list = self.store.revocations();
-        let revocations = families
+        let revocations: Vec<Revoke> = families
             .iter()
-            .map(|f| list.revoke_session(&f.sid, f.absolute_deadline))
-            .collect::<Result<Vec<_>>>()?;
-        self.store.publish(&revocations)?;
+            .map(|f| Revoke::Session {
+                sid: f.sid.clone(),
+                until: f.absolute_deadline,
+            })
+            .collect();
+        self.store.revoke(&revocations).await?;
         if let Some(reason) = reason {
             for f in families {
                 self.emit(SessionEvent::Revoked {
@@ -581,8 +714,8 @@ impl Keycard {
         Ok(())
     }
 
-    fn expire(&self, family: &Family, timeout: Timeout) -> Result<()> {
-        self.store.remove(&family.sid)?;
+    async fn expire(&self, family: &Family, timeout: Timeout) -> Result<()> {
+        self.store.remove(&family.sub, &family.sid).await?;
         self.emit(SessionEvent::Expired {
             sid: family.sid.clone(),
             sub: family.sub.clone(),
@@ -591,33 +724,32 @@ impl Keycard {
         Ok(())
     }
 
-    /// Logs out the session of a verified access token: every token of it stops working.
-    pub fn logout<C>(&self, token: &Verified<Access, C>) -> Result<()> {
-        let sid = token
-            .session_id()
-            .cloned()
-            .ok_or(Error::MissingClaim("sid"))?;
-        self.end_family(&sid, None)?;
-        self.emit(SessionEvent::LoggedOut {
-            sid,
-            sub: token.subject().to_owned(),
-        });
-        Ok(())
+    /// [`Keycard::logout`] for async code.
+    pub fn logout_async<C>(
+        &self,
+        token: &Verified<Access, C>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        let sub = token.subject().to_owned();
+        let sid = token.session_id().cloned();
+        async move {
+            let sid = sid.ok_or(Error::MissingClaim("sid"))?;
+            self.end_family(&sub, &sid, None).await?;
+            self.emit(SessionEvent::LoggedOut { sid, sub });
+            Ok(())
+        }
     }
 
-    /// Logs out one session of `sub` (from a "your devices" screen); `unknown_session` if `sid`
-    /// is not a session of `sub`.
-    pub fn logout_session(&self, sub: &str, sid: &SessionId) -> Result<()> {
-        match self.store.get(sid)? {
-            Some(f) if f.sub == sub => {
-                self.end_family(sid, None)?;
+    /// [`Keycard::logout_session`] for async code.
+    pub async fn logout_session_async(&self, sub: &str, sid: &SessionId) -> Result<()> {
+        match self.end_family(sub, sid, None).await? {
+            Some(_) => {
                 self.emit(SessionEvent::LoggedOut {
                     sid: sid.clone(),
                     sub: sub.to_owned(),
                 });
                 Ok(())
             }
-            _ => Err(Error::UnknownSession),
+            None => Err(Error::UnknownSession),
         }
     }
 
@@ -629,23 +761,23 @@ impl Keycard {
     /// with the session, and are issued before the cutoff) or after it (the family is gone). The
     /// cutoff is kept for the longest lifetime any token can have: the absolute timeout, or the
     /// key ring's grace period, which bounds tokens minted through [`Keycard::issuer`].
-    pub fn logout_all(&self, sub: &str) -> Result<usize> {
+    pub async fn logout_all_async(&self, sub: &str) -> Result<usize> {
         let started = self.now();
         let mut removed = Vec::new();
-        for f in self.store.by_subject(sub)? {
-            if let Some(gone) = self.store.remove(&f.sid)? {
+        for f in self.store.by_subject(sub).await? {
+            if let Some(gone) = self.store.remove(sub, &f.sid).await? {
                 removed.push(gone);
             }
         }
-        self.revoke_removed(&removed, None)?;
+        self.revoke_removed(&removed, None).await?;
         let cutoff = self.now();
         let longest = self.cfg.absolute.max(self.issuer.keys().grace());
-        let until = cutoff.saturating_add(longest);
-        let r = self
-            .store
-            .revocations()
-            .revoke_subject(sub, cutoff, until)?;
-        self.store.publish(&[r])?;
+        let r = Revoke::Subject {
+            sub: sub.to_owned(),
+            issued_before: cutoff,
+            until: cutoff.saturating_add(longest),
+        };
+        self.store.revoke(std::slice::from_ref(&r)).await?;
         let sessions = removed.iter().filter(|f| f.is_live(started)).count();
         self.emit(SessionEvent::LoggedOutEverywhere {
             sub: sub.to_owned(),
@@ -654,12 +786,13 @@ impl Keycard {
         Ok(sessions)
     }
 
-    /// The live sessions of `sub`, oldest first.
-    pub fn sessions(&self, sub: &str) -> Result<Vec<SessionInfo>> {
+    /// [`Keycard::sessions`] for async code.
+    pub async fn sessions_async(&self, sub: &str) -> Result<Vec<SessionInfo>> {
         let now = self.now();
         let mut live: Vec<Family> = self
             .store
-            .by_subject(sub)?
+            .by_subject(sub)
+            .await?
             .into_iter()
             .filter(|f| f.is_live(now))
             .collect();
@@ -670,91 +803,94 @@ impl Keycard {
     /// Privilege change: starts a new family (new `sid`) with `claims` for the same subject and
     /// revokes the old one. The new session keeps the old one's absolute deadline and
     /// `auth_time`: a privilege change never extends a session.
-    pub fn reissue<C, N: Serialize>(
-        &self,
+    pub fn reissue_async<'a, C, N: Serialize>(
+        &'a self,
         token: &Verified<Access, C>,
         claims: &N,
-    ) -> Result<TokenPair> {
-        let claims = crate::claims::custom_members(claims)?;
-        let old = self.own_family(token)?;
-        let now = self.now();
-        let family = Family {
-            sid: SessionId::random(),
-            sub: old.sub.clone(),
-            generation: 0,
-            created: now,
-            rotated_at: now,
-            idle_deadline: now.saturating_add(self.cfg.idle).min(old.absolute_deadline),
-            absolute_deadline: old.absolute_deadline,
-            auth_time: old.auth_time,
-            claims,
-            context: old.context.clone(),
-        };
-        let pair = self.pair(&family, now)?;
-        self.store.insert(&family, None)?;
-        self.end_family(&old.sid, Some(RevokeReason::PrivilegeChange))?;
-        self.emit(SessionEvent::Issued {
-            sid: family.sid.clone(),
-            sub: family.sub.clone(),
-        });
-        Ok(pair)
+    ) -> impl Future<Output = Result<TokenPair>> + Send + 'a {
+        let claims = crate::claims::custom_members(claims);
+        let sub = token.subject().to_owned();
+        let sid = token.session_id().cloned();
+        async move {
+            let claims = claims?;
+            let old = self.own_family(&sub, sid.as_ref()).await?;
+            let now = self.now();
+            let family = Family {
+                sid: SessionId::random(),
+                sub: old.sub.clone(),
+                generation: 0,
+                created: now,
+                rotated_at: now,
+                idle_deadline: now.saturating_add(self.cfg.idle).min(old.absolute_deadline),
+                absolute_deadline: old.absolute_deadline,
+                auth_time: old.auth_time,
+                claims,
+                context: old.context.clone(),
+            };
+            let pair = self.pair(&family, now)?;
+            self.store.insert(&family, None).await?;
+            self.end_family(&old.sub, &old.sid, Some(RevokeReason::PrivilegeChange))
+                .await?;
+            self.emit(SessionEvent::Issued {
+                sid: family.sid.clone(),
+                sub: family.sub.clone(),
+            });
+            Ok(pair)
+        }
     }
 
-    fn own_family<C>(&self, token: &Verified<Access, C>) -> Result<Family> {
-        let sid = token.session_id().ok_or(Error::UnknownSession)?;
-        match self.store.get(sid)? {
-            Some(f) if f.sub == token.subject() && f.is_live(self.now()) => Ok(f),
+    async fn own_family(&self, sub: &str, sid: Option<&SessionId>) -> Result<Family> {
+        let sid = sid.ok_or(Error::UnknownSession)?;
+        match self.store.get(sub, sid).await? {
+            Some(f) if f.is_live(self.now()) => Ok(f),
             _ => Err(Error::UnknownSession),
         }
-    }
-
-    /// `reauth_required` unless the user proved their credentials within `max_age` (the token's
-    /// `auth_time`): guard sensitive actions with it, then ask for the password and call
-    /// [`Keycard::step_up`].
-    pub fn require_recent_auth<C>(
-        &self,
-        token: &Verified<Access, C>,
-        max_age: Duration,
-    ) -> Result<()> {
-        let auth_time = token.claims().auth_time().ok_or(Error::ReauthRequired)?;
-        if self.now().duration_since(auth_time) > max_age || auth_time > self.now() {
-            return Err(Error::ReauthRequired);
-        }
-        Ok(())
     }
 
     /// Records a successful re-authentication (the application checked the password again):
     /// the family's `auth_time` becomes now, it rotates, and the new pair carries the new
     /// `auth_time`.
-    pub fn step_up<C>(&self, token: &Verified<Access, C>) -> Result<TokenPair> {
-        for _ in 0..8 {
-            let family = self.own_family(token)?;
-            let now = self.now();
-            let mut next = self.rotated(&family, now);
-            next.auth_time = now;
-            match self.store.compare_and_swap(family.generation, &next)? {
-                CasOutcome::Swapped => {
-                    self.emit(SessionEvent::Reauthenticated {
-                        sid: next.sid.clone(),
-                        sub: next.sub.clone(),
-                    });
-                    return self.pair(&next, now);
+    pub fn step_up_async<C>(
+        &self,
+        token: &Verified<Access, C>,
+    ) -> impl Future<Output = Result<TokenPair>> + Send + '_ {
+        let sub = token.subject().to_owned();
+        let sid = token.session_id().cloned();
+        async move {
+            for _ in 0..8 {
+                let family = self.own_family(&sub, sid.as_ref()).await?;
+                let now = self.now();
+                let mut next = self.rotated(&family, now);
+                next.auth_time = now;
+                match self
+                    .store
+                    .compare_and_swap(family.generation, &next)
+                    .await?
+                {
+                    CasOutcome::Swapped => {
+                        self.emit(SessionEvent::Reauthenticated {
+                            sid: next.sid.clone(),
+                            sub: next.sub.clone(),
+                        });
+                        return self.pair(&next, now);
+                    }
+                    CasOutcome::Conflict(_) => continue,
+                    CasOutcome::Missing => return Err(Error::UnknownSession),
                 }
-                CasOutcome::Conflict(_) => continue,
-                CasOutcome::Missing => return Err(Error::UnknownSession),
             }
+            Err(Error::Config(
+                "step-up kept conflicting; too much contention on one session".into(),
+            ))
         }
-        Err(Error::Config(
-            "step-up kept conflicting; too much contention on one session".into(),
-        ))
     }
 
-    /// Maintenance, to call every few seconds: prunes the revocation list and ends sessions whose
-    /// timeouts passed. Returns (revocations pruned, sessions expired).
-    pub fn maintain(&self) -> Result<(usize, usize)> {
-        let pruned = self.store.revocations().prune()?;
+    /// Maintenance, to call every few seconds: the store's housekeeping (pruning revocations;
+    /// for a distributed store, its replica's work) and ending sessions whose timeouts passed.
+    /// Returns (revocations pruned, sessions expired).
+    pub async fn maintain_async(&self) -> Result<(usize, usize)> {
+        let pruned = self.store.maintain().await?;
         let now = self.now();
-        let expired = self.store.remove_expired(now)?;
+        let expired = self.store.remove_expired(now).await?;
         for f in &expired {
             let timeout = if now >= f.absolute_deadline {
                 Timeout::Absolute

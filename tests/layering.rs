@@ -18,8 +18,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("verify", &["keys", "claims", "format"]),
     ("dangerous", &["keys", "format"]),
     ("revocation", &["keys", "claims", "verify"]),
-    ("refresh", &["keys", "claims", "revocation"]),
-    ("stores", &["claims", "refresh", "revocation"]),
+    ("refresh", &["keys", "claims", "verify", "revocation"]),
+    (
+        "stores",
+        &["keys", "claims", "verify", "revocation", "refresh"],
+    ),
     (
         "keycard",
         &[

@@ -23,7 +23,9 @@ mod events;
 mod rotation;
 
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -37,7 +39,8 @@ pub(crate) use rotation::{Decision, decide, refresh_token_id};
 use crate::claims::SessionId;
 use crate::clock::Timestamp;
 use crate::error::Result;
-use crate::revocation::{Revocation, RevocationList};
+use crate::revocation::Revoke;
+use crate::verify::RevocationCheck;
 
 /// What the caller knows about the client making a request; all optional, all caller-supplied.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,39 +221,67 @@ pub enum CasOutcome {
     Missing,
 }
 
-/// Where families and revocations live. The memory store is the embedded default; a distributed
-/// store (Redis) implements the same trait. Every method is atomic on its own.
-pub trait SessionStore: Send + Sync + fmt::Debug {
-    /// Adds a new family, atomically with respect to every other call on any node. With a
-    /// `limit`, the subject's families live at `family.created` are counted in the same atomic
-    /// step: below `limit.max` the family is added; at the limit it is refused
-    /// ([`LimitPolicy::Reject`]) or the oldest live families ([`eviction_order`]) are removed to
-    /// make room and returned ([`LimitPolicy::EvictOldest`]). Concurrent logins therefore never
-    /// exceed the limit.
-    fn insert(&self, family: &Family, limit: Option<SessionLimit>) -> Result<Admission>;
+/// The future a [`SessionStore`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-    /// The family `sid`, if it exists.
-    fn get(&self, sid: &SessionId) -> Result<Option<Family>>;
+/// Where families and revocations live: the memory store (the embedded default) or a
+/// distributed one (Redis), behind one trait.
+///
+/// Methods are async, because a distributed store is a network away; the memory store's
+/// futures are ready at once, so [`Keycard`](crate::Keycard)'s blocking methods drive them
+/// without a runtime. Every method is atomic on its own, across every node sharing the store.
+/// Families are addressed by subject and session id: a store may keep a subject's families
+/// together (the Redis store puts them in one cluster slot, so that the session limit is one
+/// atomic step), and a session id presented for the wrong subject finds nothing.
+pub trait SessionStore: Send + Sync + fmt::Debug {
+    /// Adds a new family. With a `limit`, the subject's families live at `family.created` are
+    /// counted in the same atomic step: below `limit.max` the family is added; at the limit it
+    /// is refused ([`LimitPolicy::Reject`]) or the oldest live families ([`eviction_order`]) are
+    /// removed to make room and returned ([`LimitPolicy::EvictOldest`]). Concurrent logins
+    /// therefore never exceed the limit.
+    fn insert<'a>(
+        &'a self,
+        family: &'a Family,
+        limit: Option<SessionLimit>,
+    ) -> StoreFuture<'a, Admission>;
+
+    /// The family `sid` of `sub`, if it exists and is live.
+    fn get<'a>(&'a self, sub: &'a str, sid: &'a SessionId) -> StoreFuture<'a, Option<Family>>;
 
     /// Replaces the family `next.sid` with `next` if and only if its stored generation is
     /// `expected_generation`, atomically with respect to every other call on any node.
-    fn compare_and_swap(&self, expected_generation: u64, next: &Family) -> Result<CasOutcome>;
+    fn compare_and_swap<'a>(
+        &'a self,
+        expected_generation: u64,
+        next: &'a Family,
+    ) -> StoreFuture<'a, CasOutcome>;
 
-    /// Removes the family `sid` and returns it.
-    fn remove(&self, sid: &SessionId) -> Result<Option<Family>>;
+    /// Removes the family `sid` of `sub` and returns it.
+    fn remove<'a>(&'a self, sub: &'a str, sid: &'a SessionId) -> StoreFuture<'a, Option<Family>>;
 
     /// Every family of `sub`.
-    fn by_subject(&self, sub: &str) -> Result<Vec<Family>>;
+    fn by_subject<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<Family>>;
 
-    /// Removes and returns the families that are no longer live at `now`.
-    fn remove_expired(&self, now: Timestamp) -> Result<Vec<Family>>;
+    /// Removes and returns the families that are no longer live at `now` (a store whose
+    /// families expire by themselves, as Redis keys do, may return none).
+    fn remove_expired(&self, now: Timestamp) -> StoreFuture<'_, Vec<Family>>;
 
-    /// The revocation list this node verifies against (a local replica for distributed stores).
-    fn revocations(&self) -> &Arc<RevocationList>;
+    /// What verifiers consult: the local revocation list, or this node's replica of a shared one.
+    fn revocations(&self) -> Arc<dyn RevocationCheck>;
 
-    /// Makes revocations already applied to [`SessionStore::revocations`] reach every other
-    /// node. The memory store has no other node and does nothing.
-    fn publish(&self, revocations: &[Revocation]) -> Result<()>;
+    /// Revokes: in the local list, and for a distributed store on every node. Durable when it
+    /// returns (for a durable list, or in the distributed store).
+    fn revoke<'a>(&'a self, revocations: &'a [Revoke]) -> StoreFuture<'a, ()>;
+
+    /// Periodic work: pruning, and for distributed stores the replica's housekeeping. Returns
+    /// how many revocations were pruned.
+    fn maintain(&self) -> StoreFuture<'_, usize>;
+
+    /// Whether the blocking API may drive this store from the current thread. A store whose
+    /// futures need an async runtime refuses (`config`) where blocking would stall one.
+    fn check_blocking(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The claims keycard puts into its refresh tokens besides the registered ones.

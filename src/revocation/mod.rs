@@ -122,6 +122,85 @@ impl fmt::Debug for Revocation {
     }
 }
 
+/// A revocation as a request: what to revoke, by its id, and until when. This is what a session
+/// store replicates between nodes (every node derives its own entry keys from the ids), and what
+/// [`RevocationList::revoke`] applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revoke {
+    /// One token, by `jti`, until its `exp`.
+    Token {
+        /// The token's id.
+        jti: TokenId,
+        /// Its expiry.
+        until: Timestamp,
+    },
+    /// Every token of a session, until the session's absolute deadline.
+    Session {
+        /// The session.
+        sid: SessionId,
+        /// The latest `exp` any of its tokens can have.
+        until: Timestamp,
+    },
+    /// Every token of a subject issued at or before `issued_before` ("log out everywhere").
+    Subject {
+        /// The subject.
+        sub: String,
+        /// The cutoff: tokens with `iat` at or before it are revoked.
+        issued_before: Timestamp,
+        /// The latest `exp` any such token can have.
+        until: Timestamp,
+    },
+}
+
+impl Revoke {
+    /// Until when it matters.
+    pub fn until(&self) -> Timestamp {
+        match self {
+            Revoke::Token { until, .. }
+            | Revoke::Session { until, .. }
+            | Revoke::Subject { until, .. } => *until,
+        }
+    }
+
+    /// What it covers.
+    pub fn kind(&self) -> RevocationKind {
+        match self {
+            Revoke::Token { .. } => RevocationKind::Token,
+            Revoke::Session { .. } => RevocationKind::Session,
+            Revoke::Subject { .. } => RevocationKind::Subject,
+        }
+    }
+
+    /// The id it names, as text.
+    pub fn id(&self) -> &str {
+        match self {
+            Revoke::Token { jti, .. } => jti.as_str(),
+            Revoke::Session { sid, .. } => sid.as_str(),
+            Revoke::Subject { sub, .. } => sub,
+        }
+    }
+
+    /// The subject cutoff in unix seconds (0 for tokens and sessions).
+    pub(crate) fn cutoff_secs(&self) -> u32 {
+        match self {
+            Revoke::Subject { issued_before, .. } => secs(*issued_before),
+            _ => 0,
+        }
+    }
+
+    /// Encodes a batch in the portable format (see `codec`): ids as text, so any node can
+    /// apply it to its own list.
+    pub fn encode_batch(batch: &[Revoke]) -> Vec<u8> {
+        codec::encode_portable(batch)
+    }
+
+    /// Decodes a portable batch; hostile input gets a `corrupt_data` error, never a panic.
+    pub fn decode_batch(bytes: &[u8]) -> Result<Vec<Revoke>> {
+        codec::decode_portable(bytes)
+    }
+}
+
 /// SipHash-1-3-128 of `tag || data` under `key`.
 fn sip128(key: &[u8; 16], tag: &[u8], data: &[u8]) -> [u8; 16] {
     let mut h = SipHasher13::new_with_key(key);
@@ -316,6 +395,19 @@ impl RevocationList {
             until,
             secs(issued_before),
         )
+    }
+
+    /// Applies one revocation request.
+    pub fn revoke(&self, r: &Revoke) -> Result<Revocation> {
+        match r {
+            Revoke::Token { jti, until } => self.revoke_token(jti, *until),
+            Revoke::Session { sid, until } => self.revoke_session(sid, *until),
+            Revoke::Subject {
+                sub,
+                issued_before,
+                until,
+            } => self.revoke_subject(sub, *issued_before, *until),
+        }
     }
 
     fn add(
@@ -607,8 +699,9 @@ impl RevocationList {
     }
 }
 
-impl RevocationCheck for RevocationList {
-    fn is_revoked(&self, t: &TokenFacts<'_>) -> bool {
+impl RevocationList {
+    /// Whether a token with these facts is revoked (by its id, its session or its subject).
+    pub fn is_revoked(&self, t: &TokenFacts<'_>) -> bool {
         // One snapshot for the three lookups.
         let state = self.state.load();
         let found = |kind, id: &[u8]| state.lookup(&self.key(kind, id));
@@ -618,6 +711,13 @@ impl RevocationCheck for RevocationList {
             })
             || found(RevocationKind::Subject, t.subject.as_bytes())
                 .is_some_and(|r| secs(t.issued_at) <= r.cutoff)
+    }
+}
+
+impl RevocationCheck for RevocationList {
+    /// A local list always answers.
+    fn check(&self, t: &TokenFacts<'_>) -> Result<bool> {
+        Ok(self.is_revoked(t))
     }
 
     fn max_leeway(&self) -> Duration {

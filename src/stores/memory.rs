@@ -6,6 +6,7 @@
 //! still holds. Use a distributed store when sessions must survive restarts or span machines.
 
 use std::collections::{BTreeSet, HashMap};
+use std::future::ready;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -13,9 +14,11 @@ use crate::claims::SessionId;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::refresh::{
-    Admission, CasOutcome, Family, LimitPolicy, SessionLimit, SessionStore, eviction_order,
+    Admission, CasOutcome, Family, LimitPolicy, SessionLimit, SessionStore, StoreFuture,
+    eviction_order,
 };
-use crate::revocation::{Revocation, RevocationList};
+use crate::revocation::{RevocationList, Revoke};
+use crate::verify::RevocationCheck;
 
 #[derive(Default)]
 struct Inner {
@@ -77,6 +80,11 @@ impl MemoryStore {
         }
     }
 
+    /// The revocation list (to save it, or to inspect it).
+    pub fn revocation_list(&self) -> &Arc<RevocationList> {
+        &self.revocations
+    }
+
     /// A store whose revocations are durable in `path` (snapshot) and `<path>.journal`.
     pub fn open(path: impl AsRef<Path>) -> Result<MemoryStore> {
         Ok(MemoryStore::with_revocations(Arc::new(
@@ -89,8 +97,8 @@ impl MemoryStore {
     }
 }
 
-impl SessionStore for MemoryStore {
-    fn insert(&self, family: &Family, limit: Option<SessionLimit>) -> Result<Admission> {
+impl MemoryStore {
+    fn insert_now(&self, family: &Family, limit: Option<SessionLimit>) -> Result<Admission> {
         let mut inner = self.lock();
         if inner.families.contains_key(&family.sid) {
             return Err(Error::Config(format!(
@@ -131,45 +139,45 @@ impl SessionStore for MemoryStore {
         Ok(Admission::Admitted { evicted })
     }
 
-    fn get(&self, sid: &SessionId) -> Result<Option<Family>> {
-        Ok(self.lock().families.get(sid).cloned())
-    }
-
-    fn compare_and_swap(&self, expected_generation: u64, next: &Family) -> Result<CasOutcome> {
+    fn compare_and_swap_now(&self, expected_generation: u64, next: &Family) -> CasOutcome {
         let mut inner = self.lock();
         match inner.families.get_mut(&next.sid) {
-            None => Ok(CasOutcome::Missing),
+            Some(current) if current.sub != next.sub => CasOutcome::Missing,
+            None => CasOutcome::Missing,
             Some(current) if current.generation != expected_generation => {
-                Ok(CasOutcome::Conflict(current.clone()))
+                CasOutcome::Conflict(current.clone())
             }
             Some(current) => {
                 *current = next.clone();
-                Ok(CasOutcome::Swapped)
+                CasOutcome::Swapped
             }
         }
     }
 
-    fn remove(&self, sid: &SessionId) -> Result<Option<Family>> {
+    fn remove_now(&self, sub: &str, sid: &SessionId) -> Option<Family> {
         let mut inner = self.lock();
+        if inner.families.get(sid).is_none_or(|f| f.sub != sub) {
+            return None;
+        }
         let removed = inner.families.remove(sid);
         if let Some(f) = &removed {
             inner.unlink(f);
         }
-        Ok(removed)
+        removed
     }
 
-    fn by_subject(&self, sub: &str) -> Result<Vec<Family>> {
+    fn by_subject_now(&self, sub: &str) -> Vec<Family> {
         let inner = self.lock();
-        Ok(inner
+        inner
             .by_subject
             .get(sub)
             .into_iter()
             .flatten()
             .filter_map(|sid| inner.families.get(sid).cloned())
-            .collect())
+            .collect()
     }
 
-    fn remove_expired(&self, now: Timestamp) -> Result<Vec<Family>> {
+    fn remove_expired_now(&self, now: Timestamp) -> Vec<Family> {
         let mut inner = self.lock();
         let dead: Vec<SessionId> = inner
             .families
@@ -184,14 +192,64 @@ impl SessionStore for MemoryStore {
                 out.push(f);
             }
         }
-        Ok(out)
+        out
+    }
+}
+
+/// Every operation completes before its future is first polled: the futures are ready at once.
+impl SessionStore for MemoryStore {
+    fn insert<'a>(
+        &'a self,
+        family: &'a Family,
+        limit: Option<SessionLimit>,
+    ) -> StoreFuture<'a, Admission> {
+        Box::pin(ready(self.insert_now(family, limit)))
     }
 
-    fn revocations(&self) -> &Arc<RevocationList> {
-        &self.revocations
+    fn get<'a>(&'a self, sub: &'a str, sid: &'a SessionId) -> StoreFuture<'a, Option<Family>> {
+        let found = self
+            .lock()
+            .families
+            .get(sid)
+            .filter(|f| f.sub == sub)
+            .cloned();
+        Box::pin(ready(Ok(found)))
     }
 
-    fn publish(&self, _revocations: &[Revocation]) -> Result<()> {
-        Ok(())
+    fn compare_and_swap<'a>(
+        &'a self,
+        expected_generation: u64,
+        next: &'a Family,
+    ) -> StoreFuture<'a, CasOutcome> {
+        Box::pin(ready(Ok(
+            self.compare_and_swap_now(expected_generation, next)
+        )))
+    }
+
+    fn remove<'a>(&'a self, sub: &'a str, sid: &'a SessionId) -> StoreFuture<'a, Option<Family>> {
+        Box::pin(ready(Ok(self.remove_now(sub, sid))))
+    }
+
+    fn by_subject<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<Family>> {
+        Box::pin(ready(Ok(self.by_subject_now(sub))))
+    }
+
+    fn remove_expired(&self, now: Timestamp) -> StoreFuture<'_, Vec<Family>> {
+        Box::pin(ready(Ok(self.remove_expired_now(now))))
+    }
+
+    fn revocations(&self) -> Arc<dyn RevocationCheck> {
+        self.revocations.clone()
+    }
+
+    fn revoke<'a>(&'a self, revocations: &'a [Revoke]) -> StoreFuture<'a, ()> {
+        let applied = revocations
+            .iter()
+            .try_for_each(|r| self.revocations.revoke(r).map(|_| ()));
+        Box::pin(ready(applied))
+    }
+
+    fn maintain(&self) -> StoreFuture<'_, usize> {
+        Box::pin(ready(self.revocations.prune()))
     }
 }

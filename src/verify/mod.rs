@@ -16,11 +16,14 @@
 //! A forged token therefore reports `bad_signature` even when its claims are also expired
 //! (CVE-2024-51744 in golang-jwt returned both), and no claims ever leave with an error.
 
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 use crate::claims::time_claim::TimeEncoding;
 use crate::claims::{
@@ -46,13 +49,25 @@ pub struct TokenFacts<'a> {
     pub expires_at: Timestamp,
 }
 
+/// The future of [`RevocationCheck::check_async`].
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<bool>> + Send + 'a>>;
+
 /// A deny-list the verifier consults after the signature, claims and type checks, so an
 /// unauthenticated token never costs a lookup. Implemented by
-/// [`RevocationList`](crate::revocation::RevocationList); declared here so that verification does
-/// not depend on how revocations are stored.
+/// [`RevocationList`](crate::revocation::RevocationList) and by the replicas of distributed
+/// stores; declared here so that verification does not depend on how revocations are stored.
 pub trait RevocationCheck: Send + Sync + std::fmt::Debug {
-    /// Whether the token is revoked.
-    fn is_revoked(&self, token: &TokenFacts<'_>) -> bool;
+    /// Whether the token is revoked. An error when this check cannot answer (a replica that has
+    /// not synchronized within its staleness bound: `revocation_unavailable`): the verification
+    /// fails closed with it.
+    fn check(&self, token: &TokenFacts<'_>) -> Result<bool>;
+
+    /// [`check`](RevocationCheck::check) without blocking a thread where the answer needs the
+    /// network (a compact replica confirms a filter hit in Redis). Local checks need not
+    /// override it.
+    fn check_async<'a>(&'a self, token: TokenFacts<'a>) -> CheckFuture<'a> {
+        Box::pin(std::future::ready(self.check(&token)))
+    }
 
     /// The longest leeway this check tolerates: entries are kept this long past the expiry of
     /// the tokens they revoke. A verifier with a larger leeway refuses to run (`config`), since
@@ -170,7 +185,60 @@ impl Verifier {
         self.verify(token)
     }
 
+    /// [`verify_access`](Verifier::verify_access) for async code: the same checks, with the
+    /// revocation check awaited (a compact replica may confirm a filter hit over the network).
+    pub async fn verify_access_async<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<Access, C>> {
+        self.verify_async(token).await
+    }
+
+    /// [`verify_refresh`](Verifier::verify_refresh) for async code.
+    pub async fn verify_refresh_async<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<Refresh, C>> {
+        self.verify_async(token).await
+    }
+
     fn verify<K: TokenKind, C: DeserializeOwned>(&self, token: &str) -> Result<Verified<K, C>> {
+        let checked = self.check_token::<K>(token)?;
+        if let Some(list) = self.revocation_check()?
+            && list.check(&checked.facts())?
+        {
+            return Err(Error::Revoked);
+        }
+        checked.finish()
+    }
+
+    async fn verify_async<K: TokenKind, C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<K, C>> {
+        let checked = self.check_token::<K>(token)?;
+        if let Some(list) = self.revocation_check()?
+            && list.check_async(checked.facts()).await?
+        {
+            return Err(Error::Revoked);
+        }
+        checked.finish()
+    }
+
+    /// The revocation check, once the leeway is known to fit it.
+    fn revocation_check(&self) -> Result<Option<&dyn RevocationCheck>> {
+        match &self.revocations {
+            Some(list) if self.leeway > list.max_leeway() => Err(Error::Config(
+                "the verifier's leeway exceeds the revocation list's prune margin".into(),
+            )),
+            Some(list) => Ok(Some(list.as_ref())),
+            None => Ok(None),
+        }
+    }
+
+    /// Every check but revocation, in order: size, format, key, algorithm, signature, claims,
+    /// token type.
+    fn check_token<K: TokenKind>(&self, token: &str) -> Result<Checked> {
         if token.len() > self.max_token_bytes {
             return Err(Error::TokenTooLarge {
                 size: token.len(),
@@ -211,30 +279,10 @@ impl Verifier {
                 });
             }
         }
-        if let Some(list) = &self.revocations {
-            if self.leeway > list.max_leeway() {
-                return Err(Error::Config(
-                    "the verifier's leeway exceeds the revocation list's prune margin".into(),
-                ));
-            }
-            let facts = TokenFacts {
-                token_id: &claims.jti,
-                session_id: claims.sid.as_ref(),
-                subject: &claims.sub,
-                issued_at: claims.iat,
-                expires_at: claims.exp,
-            };
-            if list.is_revoked(&facts) {
-                return Err(Error::Revoked);
-            }
-        }
-        // Last: the application's own schema for its custom claims.
-        let claims = claims.into_typed::<C>()?;
-        Ok(Verified {
+        Ok(Checked {
             claims,
             format,
             kid: key.kid().clone(),
-            _kind: PhantomData,
         })
     }
 
@@ -267,6 +315,35 @@ impl Verifier {
             (None, None) => {}
         }
         Ok(())
+    }
+}
+
+/// A token that passed every check but revocation; custom claims still as JSON.
+struct Checked {
+    claims: Claims<Map<String, Value>>,
+    format: Format,
+    kid: Kid,
+}
+
+impl Checked {
+    fn facts(&self) -> TokenFacts<'_> {
+        TokenFacts {
+            token_id: &self.claims.jti,
+            session_id: self.claims.sid.as_ref(),
+            subject: &self.claims.sub,
+            issued_at: self.claims.iat,
+            expires_at: self.claims.exp,
+        }
+    }
+
+    /// Last: the application's own schema for its custom claims.
+    fn finish<K: TokenKind, C: DeserializeOwned>(self) -> Result<Verified<K, C>> {
+        Ok(Verified {
+            claims: self.claims.into_typed::<C>()?,
+            format: self.format,
+            kid: self.kid,
+            _kind: PhantomData,
+        })
     }
 }
 

@@ -3,7 +3,9 @@
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use keycard::refresh::{ClientContext, ReuseCause, RevokeReason, SessionEvent, Timeout};
+use keycard::refresh::{
+    ClientContext, Family, ReuseCause, RevokeReason, SessionEvent, StoreFuture, Timeout,
+};
 use keycard::{
     Algorithm, AnomalyPolicy, Format, KeyRing, Keycard, KeycardBuilder, LimitPolicy, ManualClock,
     NoCustomClaims, Timestamp,
@@ -623,45 +625,55 @@ impl std::fmt::Debug for Interleave {
 }
 
 impl keycard::refresh::SessionStore for Interleave {
-    fn insert(
-        &self,
-        family: &keycard::refresh::Family,
+    fn insert<'a>(
+        &'a self,
+        family: &'a Family,
         limit: Option<keycard::refresh::SessionLimit>,
-    ) -> keycard::Result<keycard::refresh::Admission> {
+    ) -> StoreFuture<'a, keycard::refresh::Admission> {
         self.inner.insert(family, limit)
     }
-    fn get(&self, sid: &keycard::SessionId) -> keycard::Result<Option<keycard::refresh::Family>> {
-        self.inner.get(sid)
+    fn get<'a>(
+        &'a self,
+        sub: &'a str,
+        sid: &'a keycard::SessionId,
+    ) -> StoreFuture<'a, Option<Family>> {
+        self.inner.get(sub, sid)
     }
-    fn compare_and_swap(
-        &self,
+    fn compare_and_swap<'a>(
+        &'a self,
         expected: u64,
-        next: &keycard::refresh::Family,
-    ) -> keycard::Result<keycard::refresh::CasOutcome> {
+        next: &'a Family,
+    ) -> StoreFuture<'a, keycard::refresh::CasOutcome> {
         self.inner.compare_and_swap(expected, next)
     }
-    fn remove(
-        &self,
-        sid: &keycard::SessionId,
-    ) -> keycard::Result<Option<keycard::refresh::Family>> {
-        self.inner.remove(sid)
+    fn remove<'a>(
+        &'a self,
+        sub: &'a str,
+        sid: &'a keycard::SessionId,
+    ) -> StoreFuture<'a, Option<Family>> {
+        self.inner.remove(sub, sid)
     }
-    fn by_subject(&self, sub: &str) -> keycard::Result<Vec<keycard::refresh::Family>> {
-        let out = self.inner.by_subject(sub);
-        let hook = self.after_by_subject.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        out
+    fn by_subject<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<Family>> {
+        Box::pin(async move {
+            let out = self.inner.by_subject(sub).await;
+            let hook = self.after_by_subject.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
+            out
+        })
     }
-    fn remove_expired(&self, now: Timestamp) -> keycard::Result<Vec<keycard::refresh::Family>> {
+    fn remove_expired(&self, now: Timestamp) -> StoreFuture<'_, Vec<Family>> {
         self.inner.remove_expired(now)
     }
-    fn revocations(&self) -> &Arc<keycard::revocation::RevocationList> {
+    fn revocations(&self) -> Arc<dyn keycard::RevocationCheck> {
         self.inner.revocations()
     }
-    fn publish(&self, r: &[keycard::revocation::Revocation]) -> keycard::Result<()> {
-        self.inner.publish(r)
+    fn revoke<'a>(&'a self, r: &'a [keycard::revocation::Revoke]) -> StoreFuture<'a, ()> {
+        self.inner.revoke(r)
+    }
+    fn maintain(&self) -> StoreFuture<'_, usize> {
+        self.inner.maintain()
     }
 }
 
@@ -710,10 +722,22 @@ fn logout_all_outlives_every_token_the_issuer_can_mint() {
     // The cutoff used to be kept until now + absolute timeout, but `issuer()` mints tokens that
     // live up to the key ring's grace (24 h here, absolute 1 h): they verified again once the
     // cutoff was pruned.
-    let w = world_with(|b| {
-        b.absolute_timeout(Duration::from_secs(3600))
-            .idle_timeout(Duration::from_secs(600))
-    });
+    let clock = ManualClock::new(Timestamp::from_unix(T0).unwrap());
+    let list =
+        Arc::new(keycard::revocation::RevocationList::new().with_clock(Arc::new(clock.clone())));
+    let store = keycard::stores::MemoryStore::with_revocations(list.clone());
+    let kc = builder(&clock)
+        .clock(Arc::new(clock.clone()))
+        .store(Arc::new(store))
+        .absolute_timeout(Duration::from_secs(3600))
+        .idle_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let w = World {
+        clock,
+        events: Arc::new(Mutex::new(Vec::new())),
+        kc,
+    };
     let long =
         w.kc.issuer()
             .access("alice")
@@ -724,7 +748,7 @@ fn logout_all_outlives_every_token_the_issuer_can_mint() {
     w.clock.advance(Duration::from_secs(1));
     w.kc.logout_all("alice").unwrap();
     w.clock.advance(Duration::from_secs(2 * 3600));
-    w.kc.store().revocations().compact().unwrap();
+    list.compact().unwrap();
     assert_eq!(
         kind(w.kc.verify::<NoCustomClaims>(long.as_str())),
         "revoked"
@@ -865,4 +889,34 @@ fn debug_output_shows_counts_not_sessions() {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
     assert!(shown.contains("sessions: 1"), "{shown}");
+}
+
+#[test]
+fn the_async_api_is_send_for_multi_threaded_runtimes() {
+    fn send<T: Send>(_: &T) {}
+    let w = world();
+    let p = w.kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    let v = w.kc.verify::<NoCustomClaims>(p.access.as_str()).unwrap();
+    // Built, checked for Send, and then driven: every async method of the facade.
+    let login = w.kc.login_async("bob", &NoCustomClaims {}, None);
+    send(&login);
+    let refresh = w.kc.refresh_async(p.refresh.as_str(), None);
+    send(&refresh);
+    let verify = w.kc.verify_async::<NoCustomClaims>(p.access.as_str());
+    send(&verify);
+    let step_up = w.kc.step_up_async(&v);
+    send(&step_up);
+    let sessions = w.kc.sessions_async("alice");
+    send(&sessions);
+    assert!(pollster::block_on(login).is_ok());
+    let next = pollster::block_on(refresh).unwrap();
+    assert!(pollster::block_on(verify).is_ok());
+    assert!(pollster::block_on(step_up).is_ok());
+    assert_eq!(pollster::block_on(sessions).unwrap().len(), 1);
+    let v = w.kc.verify::<NoCustomClaims>(next.access.as_str());
+    // step_up rotated the family after `next` was minted: `next` is still a valid access token.
+    assert!(v.is_ok());
+    let logout_all = w.kc.logout_all_async("alice");
+    send(&logout_all);
+    assert_eq!(pollster::block_on(logout_all).unwrap(), 1);
 }
