@@ -162,6 +162,19 @@ pub enum Error {
     /// Reading or writing a file or a store failed.
     #[error("I/O error: {0}")]
     Io(String),
+
+    /// The session store cannot be reached (a Redis outage, a timeout). Nothing was changed that
+    /// the caller was told about: retry later (HTTP 503).
+    #[error("session store unavailable: {0}")]
+    StoreUnavailable(String),
+
+    /// This node's revocation replica has not synchronized within its staleness bound, so it
+    /// cannot say whether the token was revoked: verification fails closed (HTTP 503).
+    #[error("revocation data unavailable: not synchronized for {stale_for_secs} s")]
+    RevocationUnavailable {
+        /// How long the replica has gone without a successful synchronization, in seconds.
+        stale_for_secs: u64,
+    },
 }
 
 impl Error {
@@ -192,7 +205,18 @@ impl Error {
             Error::UnknownSession => "unknown_session",
             Error::Corrupt(_) => "corrupt_data",
             Error::Io(_) => "io",
+            Error::StoreUnavailable(_) => "store_unavailable",
+            Error::RevocationUnavailable { .. } => "revocation_unavailable",
         }
+    }
+
+    /// Whether retrying the same call later can succeed: the store or the revocation data was
+    /// unavailable, not the request wrong.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::StoreUnavailable(_) | Error::RevocationUnavailable { .. }
+        )
     }
 
     /// Every code [`Error::kind`] can return, in documentation order.
@@ -221,6 +245,8 @@ impl Error {
         "unknown_session",
         "corrupt_data",
         "io",
+        "store_unavailable",
+        "revocation_unavailable",
     ];
 
     /// The message without the category its [`kind`](Error::kind) already names: what the CLI
@@ -232,7 +258,10 @@ impl Error {
             | Error::InvalidKey(r)
             | Error::Crypto(r)
             | Error::Corrupt(r) => (*r).to_owned(),
-            Error::Config(m) | Error::Io(m) => m.clone(),
+            Error::Config(m) | Error::Io(m) | Error::StoreUnavailable(m) => m.clone(),
+            Error::RevocationUnavailable { stale_for_secs } => {
+                format!("the revocation replica has not synchronized for {stale_for_secs} s")
+            }
             Error::TokenTooLarge { size, limit } => {
                 format!("{size} bytes, over the limit of {limit}")
             }

@@ -661,7 +661,9 @@ impl Keycard {
         })
     }
 
-    /// Removes a family and revokes every token of it until its absolute deadline.
+    /// Removes a family and revokes every token of it until its absolute deadline. `sid` must be
+    /// known to belong to `sub` (it came from `sub`'s verified token, or from the store): when
+    /// the family is already gone, the session is revoked anyway.
     async fn end_family(
         &self,
         sub: &str,
@@ -741,8 +743,11 @@ impl Keycard {
 
     /// [`Keycard::logout_session`] for async code.
     pub async fn logout_session_async(&self, sub: &str, sid: &SessionId) -> Result<()> {
-        match self.end_family(sub, sid, None).await? {
-            Some(_) => {
+        // Only a session of `sub` is ended: an id of someone else's session finds nothing in the
+        // store and revokes nothing (unlike a logout, whose sid comes from `sub`'s own token).
+        match self.store.remove(sub, sid).await? {
+            Some(f) => {
+                self.revoke_removed(std::slice::from_ref(&f), None).await?;
                 self.emit(SessionEvent::LoggedOut {
                     sid: sid.clone(),
                     sub: sub.to_owned(),

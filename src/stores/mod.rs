@@ -2,7 +2,13 @@
 //!
 //! - [`MemoryStore`]: the embedded default, for one process; durable revocations when opened
 //!   on a file.
+//! - [`RedisStore`] (feature `redis`): many nodes, one session space, each node verifying from a
+//!   local replica of the shared revocations.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::{RedisOptions, RedisStore, ReplicaMode};

@@ -21,20 +21,37 @@ use libtest_mimic::Trial;
 pub enum Oracle {
     /// Python's PyJWT with `cryptography`.
     PyJwt,
+    /// Debian's `redis-server` (tests start their own, on a free port).
+    RedisServer,
+    /// `redis-server` and `redis-cli`, to create a three-node Redis Cluster.
+    RedisCluster,
 }
 
 impl Oracle {
     pub fn name(self) -> &'static str {
         match self {
             Oracle::PyJwt => "PyJWT",
+            Oracle::RedisServer => "redis-server",
+            Oracle::RedisCluster => "redis-cli",
         }
     }
 
     /// Ok when usable; otherwise why not. Probed (and installed) once per process.
     pub fn ready(self) -> Result<(), String> {
         static PYJWT: OnceLock<Result<(), String>> = OnceLock::new();
+        static REDIS: OnceLock<Result<(), String>> = OnceLock::new();
+        static CLI: OnceLock<Result<(), String>> = OnceLock::new();
         match self {
             Oracle::PyJwt => PYJWT.get_or_init(pyjwt).clone(),
+            Oracle::RedisServer => REDIS
+                .get_or_init(|| runs("redis-server", "apt-get install -y redis-server"))
+                .clone(),
+            Oracle::RedisCluster => CLI
+                .get_or_init(|| {
+                    runs("redis-server", "apt-get install -y redis-server")?;
+                    runs("redis-cli", "apt-get install -y redis-tools")
+                })
+                .clone(),
         }
     }
 }
@@ -54,9 +71,18 @@ pub fn test(name: &str, f: fn()) -> Trial {
 
 /// A test that needs `oracle` (see the module docs for what happens when it is missing).
 pub fn needs(oracle: Oracle, name: &str, f: fn()) -> Trial {
+    needs_dyn(oracle, name, Box::new(f))
+}
+
+/// [`needs`] for a closure.
+pub fn needs_dyn(oracle: Oracle, name: &str, f: Box<dyn FnOnce() + Send>) -> Trial {
     let kind = format!("needs {}", oracle.name());
     match oracle.ready() {
-        Ok(()) => test(name, f).with_kind(kind),
+        Ok(()) => Trial::test(name, move || {
+            f();
+            Ok(())
+        })
+        .with_kind(kind),
         Err(reason) if under_ci() => Trial::test(name, move || {
             Err(format!("cannot run under CI: {reason}").into())
         })
@@ -67,6 +93,14 @@ pub fn needs(oracle: Oracle, name: &str, f: fn()) -> Trial {
                 .with_ignored_flag(true)
                 .with_kind(kind)
         }
+    }
+}
+
+/// Whether `program --version` runs; the reason and the fix when it does not.
+fn runs(program: &str, install: &str) -> Result<(), String> {
+    match Command::new(program).arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err(format!("{program} not found ({install})")),
     }
 }
 

@@ -140,6 +140,29 @@ fn every_error_kind_is_reached() {
         kc.refresh(r.refresh.as_str(), None).unwrap_err().kind(),
     );
 
+    // Unavailability, as a distributed store and a replica report it (the Redis store's own
+    // tests reach both against a real server killed mid-run; these doubles need none).
+    #[derive(Debug)]
+    struct Stale;
+    impl keycard::RevocationCheck for Stale {
+        fn check(&self, _: &keycard::TokenFacts<'_>) -> keycard::Result<bool> {
+            Err(Error::RevocationUnavailable { stale_for_secs: 31 })
+        }
+        fn max_leeway(&self) -> Duration {
+            Duration::from_secs(300)
+        }
+    }
+    let stale = f
+        .verifier
+        .clone()
+        .with_revocations(std::sync::Arc::new(Stale));
+    let fresh = f.issuer.access("alice").mint().unwrap();
+    check("revocation_unavailable", kind_of(&stale, fresh.as_str()));
+    assert!(Error::RevocationUnavailable { stale_for_secs: 31 }.is_retryable());
+    let down = Error::StoreUnavailable("connection refused".into());
+    assert!(down.is_retryable() && !Error::Revoked.is_retryable());
+    check("store_unavailable", down.kind());
+
     // `crypto` is only reachable when the OS random generator or a backend fails, which a test
     // cannot provoke; it maps to a stable code all the same.
     assert_eq!(Error::Crypto("x").kind(), "crypto");
