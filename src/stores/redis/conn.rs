@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, Value};
+use redis::{Cmd, Pipeline, RedisFuture, ScriptInvocation, Value};
 
 use crate::error::Error;
 
@@ -57,10 +57,47 @@ impl Conn {
         }
     }
 
-    /// Runs one command.
+    /// Runs one command (retried while the connection is being re-established).
     pub(crate) async fn query<T: redis::FromRedisValue>(&mut self, cmd: &Cmd) -> Result<T, Error> {
+        let mut delay = Duration::from_millis(50);
+        for _ in 0..RETRIES {
+            match cmd.query_async(self).await {
+                Err(e) if unsent(&e) => pause(&mut delay).await,
+                other => return other.map_err(unavailable),
+            }
+        }
         cmd.query_async(self).await.map_err(unavailable)
     }
+
+    /// Runs a script (retried while the connection is being re-established).
+    pub(crate) async fn invoke<T: redis::FromRedisValue>(
+        &mut self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, redis::RedisError> {
+        let mut delay = Duration::from_millis(50);
+        for _ in 0..RETRIES {
+            match script.invoke_async(self).await {
+                Err(e) if unsent(&e) => pause(&mut delay).await,
+                other => return other,
+            }
+        }
+        script.invoke_async(self).await
+    }
+}
+
+/// How many times a request that was never sent is tried again.
+const RETRIES: usize = 3;
+
+/// Whether the request certainly never reached Redis, so that sending it again cannot apply it
+/// twice: the connection was refused (a manager reconnecting after an outage answers the first
+/// request with its last connection error).
+fn unsent(e: &redis::RedisError) -> bool {
+    e.is_connection_refusal()
+}
+
+async fn pause(delay: &mut Duration) {
+    tokio::time::sleep(*delay).await;
+    *delay *= 2;
 }
 
 impl ConnectionLike for Conn {

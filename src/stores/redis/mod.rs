@@ -501,7 +501,8 @@ impl SessionStore for RedisStore {
                 Some(l) => (l.max.max(1), l.policy == LimitPolicy::EvictOldest),
                 None => (0, false),
             };
-            let reply: Vec<Value> = scripts::insert()
+            let mut invocation = scripts::insert().prepare_invoke();
+            invocation
                 .key(names.index(&family.sub))
                 .key(names.family(&family.sub, &family.sid))
                 .arg(family.sid.as_str())
@@ -511,16 +512,14 @@ impl SessionStore for RedisStore {
                 .arg(max)
                 .arg(u8::from(evict))
                 .arg(family.created.as_unix())
-                .arg(names.family_prefix(&family.sub))
-                .invoke_async(&mut inner.conn.clone())
-                .await
-                .map_err(|e| {
-                    if e.to_string().contains("KEYCARD session exists") {
-                        Error::Config(format!("session {} already exists", family.sid))
-                    } else {
-                        unavailable(e)
-                    }
-                })?;
+                .arg(names.family_prefix(&family.sub));
+            let reply: Vec<Value> = inner.conn.clone().invoke(&invocation).await.map_err(|e| {
+                if e.to_string().contains("KEYCARD session exists") {
+                    Error::Config(format!("session {} already exists", family.sid))
+                } else {
+                    unavailable(e)
+                }
+            })?;
             match reply.first() {
                 Some(Value::Int(1)) => {
                     let evicted = reply[1..]
@@ -566,12 +565,16 @@ impl SessionStore for RedisStore {
         let next = next.clone();
         self.run(async move {
             let deadline = next.idle_deadline.min(next.absolute_deadline);
-            let reply: Vec<Value> = scripts::compare_and_swap()
+            let mut invocation = scripts::compare_and_swap().prepare_invoke();
+            invocation
                 .key(inner.names.family(&next.sub, &next.sid))
                 .arg(expected_generation)
                 .arg(layout::encode_family(&next)?)
-                .arg(RedisStore::px(next.rotated_at, deadline))
-                .invoke_async(&mut inner.conn.clone())
+                .arg(RedisStore::px(next.rotated_at, deadline));
+            let reply: Vec<Value> = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
                 .await
                 .map_err(unavailable)?;
             match (reply.first(), reply.get(1)) {
@@ -589,11 +592,15 @@ impl SessionStore for RedisStore {
         let inner = self.inner.clone();
         let (sub, sid) = (sub.to_owned(), sid.clone());
         self.run(async move {
-            let v: Option<Vec<u8>> = scripts::remove()
+            let mut invocation = scripts::remove().prepare_invoke();
+            invocation
                 .key(inner.names.family(&sub, &sid))
                 .key(inner.names.index(&sub))
-                .arg(sid.as_str())
-                .invoke_async(&mut inner.conn.clone())
+                .arg(sid.as_str());
+            let v: Option<Vec<u8>> = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
                 .await
                 .map_err(unavailable)?;
             Ok(v.map(|v| layout::decode_family(&v))
@@ -606,10 +613,14 @@ impl SessionStore for RedisStore {
         let inner = self.inner.clone();
         let sub = sub.to_owned();
         self.run(async move {
-            let values: Vec<Vec<u8>> = scripts::by_subject()
+            let mut invocation = scripts::by_subject().prepare_invoke();
+            invocation
                 .key(inner.names.index(&sub))
-                .arg(inner.names.family_prefix(&sub))
-                .invoke_async(&mut inner.conn.clone())
+                .arg(inner.names.family_prefix(&sub));
+            let values: Vec<Vec<u8>> = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
                 .await
                 .map_err(unavailable)?;
             decode_all(values, &sub)
@@ -650,8 +661,10 @@ impl SessionStore for RedisStore {
                     .arg(RedisStore::px(now, expiry))
                     .arg(Names::revocation_suffix(r.kind(), r.id()));
             }
-            let _id: String = invocation
-                .invoke_async(&mut inner.conn.clone())
+            let _id: String = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
                 .await
                 .map_err(unavailable)?;
             // This node sees its own revocations at once, before the follower reads them back.
@@ -666,9 +679,12 @@ impl SessionStore for RedisStore {
                 Some(list) => list.prune()?,
                 None => 0,
             };
-            let _: i64 = scripts::prune_index()
-                .key(inner.names.revocation_index())
-                .invoke_async(&mut inner.conn.clone())
+            let mut invocation = scripts::prune_index().prepare_invoke();
+            invocation.key(inner.names.revocation_index());
+            let _: i64 = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
                 .await
                 .map_err(unavailable)?;
             RedisStore::snapshot(inner).await?;

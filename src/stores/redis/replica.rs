@@ -669,11 +669,13 @@ pub(crate) async fn live_revocations(
     let mut offset = 0usize;
     let page = 1000usize;
     loop {
-        let members: Vec<String> = super::scripts::live_members()
+        let mut invocation = super::scripts::live_members().prepare_invoke();
+        invocation
             .key(names.revocation_index())
             .arg(offset)
-            .arg(page)
-            .invoke_async(conn)
+            .arg(page);
+        let members: Vec<String> = conn
+            .invoke(&invocation)
             .await
             .map_err(super::conn::unavailable)?;
         if members.is_empty() {
