@@ -43,14 +43,24 @@ fn main() {
         println!(
             "revocation_memory/{n}: {between:.1} B per live entry at most between rebuilds, peak {peak:.1} B while adding and rebuilding, {compacted:.1} B after compact (filter {filter:.2} B/entry)"
         );
+        drop(list);
+        // A compact replica (feature redis): only the filter, built as from a snapshot.
+        let before = dhat::HeapStats::get().curr_bytes;
+        let probe = keycard::stores::CompactFilterProbe::new(n);
+        let compact = (dhat::HeapStats::get().curr_bytes - before) as f64 / n as f64;
+        println!(
+            "revocation_memory/{n}/compact: {compact:.2} B per live entry (filter {} bits)",
+            probe.bits()
+        );
+        drop(probe);
         rows.push(serde_json::json!({
+            "compact": compact,
             "entries": n,
             "between_rebuilds": between,
             "peak": peak,
             "compacted": compacted,
             "filter_bytes_per_entry": filter,
         }));
-        drop(list);
     }
     let dir = support::criterion_dir();
     let _ = std::fs::create_dir_all(&dir);

@@ -311,6 +311,22 @@ pub fn revocation(data: &[u8]) {
 
 fn revocation_once(data: &[u8]) {
     use crate::revocation::codec;
+    // Portable batches (what the Redis store replicates): what decodes re-encodes to itself,
+    // and applies to a list.
+    match crate::revocation::Revoke::decode_batch(data) {
+        Err(e) => assert_kind(&e),
+        Ok(batch) => {
+            let again = crate::revocation::Revoke::encode_batch(&batch);
+            assert_eq!(
+                crate::revocation::Revoke::decode_batch(&again).ok(),
+                Some(batch.clone())
+            );
+            let list = crate::revocation::RevocationList::new();
+            for r in &batch {
+                assert!(list.revoke(r).is_ok());
+            }
+        }
+    }
     match codec::decode_snapshot(data) {
         Err(e) => assert_kind(&e),
         Ok(s) => {

@@ -299,11 +299,18 @@ fn memory(_: Arc<KeyRing>, clock: &ManualClock) -> Arc<dyn keycard::refresh::Ses
     )))
 }
 
+/// The suite's one server, started on first use and stopped after the run (a static is never
+/// dropped, so `main` stops it).
+#[cfg(feature = "redis")]
+static SERVER: Mutex<Option<redis_server::RedisServer>> = Mutex::new(None);
+
 #[cfg(feature = "redis")]
 fn redis(keys: Arc<KeyRing>, clock: &ManualClock) -> Arc<dyn keycard::refresh::SessionStore> {
-    use std::sync::OnceLock;
-    static SERVER: OnceLock<redis_server::RedisServer> = OnceLock::new();
-    let server = SERVER.get_or_init(redis_server::RedisServer::start);
+    let url = SERVER
+        .lock()
+        .unwrap()
+        .get_or_insert_with(redis_server::RedisServer::start)
+        .url();
     // A fresh key prefix per world: the tests share one server and never see each other's data.
     let mut p = [0u8; 6];
     rand::fill(&mut p[..]);
@@ -314,7 +321,7 @@ fn redis(keys: Arc<KeyRing>, clock: &ManualClock) -> Arc<dyn keycard::refresh::S
     let opts = keycard::stores::RedisOptions::new()
         .with_prefix(prefix)
         .with_clock(Arc::new(clock.clone()));
-    Arc::new(keycard::stores::RedisStore::connect(&server.url(), keys, opts).unwrap())
+    Arc::new(keycard::stores::RedisStore::connect(&url, keys, opts).unwrap())
 }
 
 fn main() {
@@ -340,5 +347,8 @@ fn main() {
     eprintln!(
         "the Redis half of this suite needs `--features redis` (cargo test --workspace --all-features)"
     );
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    #[cfg(feature = "redis")]
+    drop(SERVER.lock().map(|mut s| s.take()));
+    conclusion.exit();
 }

@@ -28,6 +28,7 @@ const BASELINES: &[(&str, &str)] = &[
     ("revocation_10m", "hashset_sip"),
     ("verify_with_revocation", "verify_no_list"),
     ("refresh", "mint_plus_verify"),
+    ("verify_replica", "raw_signature"),
 ];
 
 fn point_estimate(dir: &Path) -> Option<f64> {
@@ -53,14 +54,34 @@ fn extras(root: &Path) {
             let n = r["entries"].as_u64().unwrap_or(0);
             let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "| revocation_memory | {}M live entries | {:.1} B/entry at most between rebuilds, {:.1} B/entry at the rebuild peak, {:.1} B/entry compacted (filter {:.2}) | counted (dhat) |",
+                "| revocation_memory | {}M live entries | {:.1} B/entry at most between rebuilds, {:.1} B/entry at the rebuild peak, {:.1} B/entry compacted (filter {:.2}); compact replica {:.2} B/entry | counted (dhat) |",
                 n / 1_000_000,
                 f("between_rebuilds"),
                 f("peak"),
                 f("compacted"),
-                f("filter_bytes_per_entry")
+                f("filter_bytes_per_entry"),
+                f("compact")
             );
         }
+    }
+    if let Ok(text) = fs::read_to_string(root.join("redis.json")) {
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for r in v["rotations"].as_array().into_iter().flatten() {
+            println!(
+                "| redis | refresh rotations/s, {} store, {} client(s) | {:.0}/s | |",
+                r["store"].as_str().unwrap_or(""),
+                r["clients"],
+                r["per_second"].as_f64().unwrap_or(0.0)
+            );
+        }
+        let p = &v["propagation_ms"];
+        println!(
+            "| redis | logout on node A to rejection on node B, {} trials | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms | |",
+            p["trials"],
+            p["p50"].as_f64().unwrap_or(f64::NAN),
+            p["p99"].as_f64().unwrap_or(f64::NAN),
+            p["max"].as_f64().unwrap_or(f64::NAN)
+        );
     }
     if let Ok(text) = fs::read_to_string(root.join("concurrency.json")) {
         let rows: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();

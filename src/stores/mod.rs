@@ -11,4 +11,7 @@ mod redis;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
+#[doc(hidden)]
+pub use redis::CompactFilterProbe;
+#[cfg(feature = "redis")]
 pub use redis::{RedisOptions, RedisStore, ReplicaMode};

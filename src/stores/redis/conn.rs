@@ -31,7 +31,10 @@ impl Conn {
     pub(crate) async fn open(target: &Target, timeout: Duration) -> Result<Conn, Error> {
         match target {
             Target::Single(url) => {
-                let client = redis::Client::open(url.as_str()).map_err(config)?;
+                let info = redis::IntoConnectionInfo::into_connection_info(url.as_str())
+                    .map_err(config)?
+                    .set_tcp_settings(tcp());
+                let client = redis::Client::open(info).map_err(config)?;
                 let cfg = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(Some(timeout))
@@ -48,6 +51,7 @@ impl Conn {
                     redis::cluster::ClusterClient::builder(urls.iter().map(String::as_str))
                         .connection_timeout(timeout)
                         .response_timeout(timeout)
+                        .tcp_settings(tcp())
                         .retries(3)
                         .build()
                         .map_err(config)?;
@@ -83,6 +87,11 @@ impl Conn {
         }
         script.invoke_async(self).await
     }
+}
+
+/// Small requests and replies, one at a time per session: no Nagle delay.
+fn tcp() -> redis::io::tcp::TcpSettings {
+    redis::io::tcp::TcpSettings::default().set_nodelay(true)
 }
 
 /// How many times a request that was never sent is tried again.

@@ -34,10 +34,11 @@
 //! AOF enabled (`appendonly yes`, `appendfsync everysec` or `always`), a Redis restart loses no
 //! acknowledged revocation beyond what its fsync policy allows.
 //!
-//! **Runtime.** The store runs its I/O on a small tokio runtime of its own, so its futures can
-//! be awaited from any executor, and the blocking [`Keycard`](crate::Keycard) API can drive it
-//! from plain threads. Inside an async runtime, use the `_async` methods: the blocking ones
-//! refuse there (`config`) rather than stall a runtime thread.
+//! **Runtime.** [`RedisStore::connect_async`] runs the store on the calling tokio runtime (an
+//! async server's own); use the `_async` methods of [`Keycard`](crate::Keycard) with it.
+//! [`RedisStore::connect`] gives the store a small runtime of its own, so its futures can be
+//! awaited from any executor and the blocking API can drive it from plain threads; inside an
+//! async runtime the blocking methods refuse (`config`) rather than stall a runtime thread.
 
 mod conn;
 mod layout;
@@ -49,6 +50,8 @@ use std::time::Duration;
 
 use redis::Value;
 
+#[doc(hidden)]
+pub use replica::CompactFilterProbe;
 pub use replica::ReplicaMode;
 
 use self::conn::{Conn, Target, unavailable};
@@ -213,9 +216,14 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// Connects to one Redis server (`redis://host:port/db`), loads the revocation snapshot and
-    /// the stream after it, and starts following. Blocks the calling thread until done.
+    /// the stream after it, and starts following. Blocks the calling thread until done. The
+    /// store runs its I/O on a small runtime of its own: for programs without one, and for the
+    /// blocking [`Keycard`](crate::Keycard) API. Async servers use [`RedisStore::connect_async`].
     pub fn connect(url: &str, keys: Arc<KeyRing>, opts: RedisOptions) -> Result<RedisStore> {
-        pollster::block_on(RedisStore::open(Target::Single(url.to_owned()), keys, opts))
+        let runtime = RedisStore::own_runtime()?;
+        let handle = runtime.handle().clone();
+        let target = Target::Single(url.to_owned());
+        pollster::block_on(RedisStore::open(target, keys, opts, handle, Some(runtime)))
     }
 
     /// [`RedisStore::connect`] to a Redis Cluster, given some of its nodes.
@@ -224,39 +232,61 @@ impl RedisStore {
         keys: Arc<KeyRing>,
         opts: RedisOptions,
     ) -> Result<RedisStore> {
-        let urls = urls.iter().map(|u| (*u).to_owned()).collect();
-        pollster::block_on(RedisStore::open(Target::Cluster(urls), keys, opts))
+        let runtime = RedisStore::own_runtime()?;
+        let handle = runtime.handle().clone();
+        let target = Target::Cluster(urls.iter().map(|u| (*u).to_owned()).collect());
+        pollster::block_on(RedisStore::open(target, keys, opts, handle, Some(runtime)))
     }
 
-    /// [`RedisStore::connect`] for async code.
+    /// [`RedisStore::connect`] for async servers: the store's I/O and its follower run on the
+    /// calling tokio runtime, which must outlive the store.
     pub async fn connect_async(
         url: &str,
         keys: Arc<KeyRing>,
         opts: RedisOptions,
     ) -> Result<RedisStore> {
-        RedisStore::open(Target::Single(url.to_owned()), keys, opts).await
+        let handle = RedisStore::ambient()?;
+        RedisStore::open(Target::Single(url.to_owned()), keys, opts, handle, None).await
     }
 
-    /// [`RedisStore::connect_cluster`] for async code.
+    /// [`RedisStore::connect_cluster`] for async servers.
     pub async fn connect_cluster_async(
         urls: &[&str],
         keys: Arc<KeyRing>,
         opts: RedisOptions,
     ) -> Result<RedisStore> {
-        let urls = urls.iter().map(|u| (*u).to_owned()).collect();
-        RedisStore::open(Target::Cluster(urls), keys, opts).await
+        let handle = RedisStore::ambient()?;
+        let target = Target::Cluster(urls.iter().map(|u| (*u).to_owned()).collect());
+        RedisStore::open(target, keys, opts, handle, None).await
     }
 
-    async fn open(target: Target, keys: Arc<KeyRing>, opts: RedisOptions) -> Result<RedisStore> {
-        // Fails early, with the reason, when nodes could not authenticate each other's data.
-        layout::signing_key(&keys)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+    fn own_runtime() -> Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("keycard-redis")
             .enable_all()
             .build()
-            .map_err(|e| Error::Io(format!("cannot start the Redis store's runtime: {e}")))?;
-        let handle = runtime.handle().clone();
+            .map_err(|e| Error::Io(format!("cannot start the Redis store's runtime: {e}")))
+    }
+
+    fn ambient() -> Result<tokio::runtime::Handle> {
+        tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Config(
+                "RedisStore::connect_async needs a tokio runtime; use RedisStore::connect outside one"
+                    .into(),
+            )
+        })
+    }
+
+    async fn open(
+        target: Target,
+        keys: Arc<KeyRing>,
+        opts: RedisOptions,
+        handle: tokio::runtime::Handle,
+        runtime: Option<tokio::runtime::Runtime>,
+    ) -> Result<RedisStore> {
+        // Fails early, with the reason, when nodes could not authenticate each other's data.
+        layout::signing_key(&keys)?;
         let clock = opts.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
         let names = Names::new(&opts.prefix);
         let timeout = opts.timeout;
@@ -316,7 +346,7 @@ impl RedisStore {
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 handle,
-                runtime: Some(runtime),
+                runtime,
                 conn,
                 names,
                 keys,
@@ -353,11 +383,16 @@ impl RedisStore {
             .store(suspend, std::sync::atomic::Ordering::Release);
     }
 
-    /// Runs `work` on the store's runtime and awaits it from any executor.
+    /// Runs `work`: inline when awaited on a tokio runtime (the connection's I/O runs on the
+    /// store's own runtime either way; requests and replies cross over channels), otherwise on
+    /// the store's runtime, so that any executor (the blocking API's included) can await it.
     fn run<T: Send + 'static>(
         &self,
         work: impl std::future::Future<Output = Result<T>> + Send + 'static,
     ) -> StoreFuture<'static, T> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Box::pin(work);
+        }
         let job = self.inner.handle.spawn(work);
         Box::pin(async move {
             job.await.map_err(|e| {
@@ -693,6 +728,11 @@ impl SessionStore for RedisStore {
     }
 
     fn check_blocking(&self) -> Result<()> {
+        if self.inner.runtime.is_none() {
+            return Err(Error::Config(
+                "this Redis store runs on an async runtime (connect_async): use the Keycard's _async methods".into(),
+            ));
+        }
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::Config(
                 "a blocking Keycard method was called inside an async runtime with the Redis store: \

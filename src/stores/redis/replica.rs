@@ -115,6 +115,32 @@ impl Compact {
     }
 }
 
+/// A compact replica's filter holding `entries` synthetic revocations, built exactly as a node
+/// builds it from a snapshot: for the memory bench (dhat counts what it holds).
+#[doc(hidden)]
+pub struct CompactFilterProbe(#[allow(dead_code)] Compact);
+
+impl CompactFilterProbe {
+    /// Builds it.
+    pub fn new(entries: usize) -> CompactFilterProbe {
+        let c = Compact::new(0);
+        let capacity = (entries + entries / 4).max(MIN_COMPACT_CAPACITY);
+        let fresh = AtomicBloomFilter::with_false_pos(0.01).expected_items(capacity);
+        for i in 0..entries as u64 {
+            fresh.insert_hash(c.hash(RevocationKind::Token, &i.to_string()));
+        }
+        c.filter.store(Arc::new(fresh));
+        c.capacity.store(capacity, Ordering::Relaxed);
+        c.count.store(entries, Ordering::Relaxed);
+        CompactFilterProbe(c)
+    }
+
+    /// The filter's size in bits.
+    pub fn bits(&self) -> usize {
+        self.0.filter_bits()
+    }
+}
+
 /// What a replica needs to reach Redis (compact confirmations).
 pub(crate) struct Remote {
     pub(crate) conn: Conn,
