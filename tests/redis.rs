@@ -369,10 +369,22 @@ fn redis_killed_under_load_then_restarted() {
                 }
             });
             s.spawn(move || {
+                // A client refreshing its own session over and over (logging in again when
+                // its refresh fails).
+                let mut current: Option<String> = None;
                 while !stop.load(Ordering::Relaxed) {
-                    let r = n.kc.login("loader", &NoCustomClaims {}, None);
-                    if let Err(e) = r {
-                        kinds.lock().unwrap().insert(e.kind());
+                    let r = match &current {
+                        Some(t) => n.kc.refresh(t, None),
+                        None => n.kc.login("loader", &NoCustomClaims {}, None),
+                    };
+                    match r {
+                        Ok(pair) => current = Some(pair.refresh.into_string()),
+                        Err(e) => {
+                            kinds.lock().unwrap().insert(e.kind());
+                            if !e.is_retryable() {
+                                current = None;
+                            }
+                        }
                     }
                     std::thread::sleep(Duration::from_millis(5));
                 }
