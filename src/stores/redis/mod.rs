@@ -425,26 +425,7 @@ impl RedisStore {
         }
         // The position first, then the records: every entry up to it is in Redis's records
         // (written in the same script), and everything after it stays in the stream.
-        let last: Value = conn
-            .query(
-                redis::cmd("XREVRANGE")
-                    .arg(names.log())
-                    .arg("+")
-                    .arg("-")
-                    .arg("COUNT")
-                    .arg(1),
-            )
-            .await?;
-        let id = match &last {
-            Value::Array(items) => items.first().and_then(|e| match e {
-                Value::Array(pair) => match pair.first() {
-                    Some(Value::BulkString(b)) => String::from_utf8(b.clone()).ok(),
-                    _ => None,
-                },
-                _ => None,
-            }),
-            _ => None,
-        };
+        let id = replica::log_edge(&mut conn, names, true).await?;
         let Some(id) = id else {
             return Ok(false); // nothing logged yet
         };

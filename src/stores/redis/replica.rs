@@ -475,6 +475,30 @@ pub(crate) fn snapshot_message(id: &str, generation: u64, chunks: &[Vec<u8>]) ->
     msg
 }
 
+/// The id of the log's oldest entry, or with `newest` its newest one; `None` when it is empty.
+pub(crate) async fn log_edge(
+    conn: &mut Conn,
+    names: &Names,
+    newest: bool,
+) -> Result<Option<String>> {
+    let (cmd, from, to) = if newest {
+        ("XREVRANGE", "+", "-")
+    } else {
+        ("XRANGE", "-", "+")
+    };
+    let v: Value = conn
+        .query(
+            redis::cmd(cmd)
+                .arg(names.log())
+                .arg(from)
+                .arg(to)
+                .arg("COUNT")
+                .arg(1),
+        )
+        .await?;
+    Ok(entries(&v).into_iter().next().map(|(id, _)| id))
+}
+
 /// The snapshot's metadata: (log id, generation).
 pub(crate) async fn snapshot_head(conn: &mut Conn, names: &Names) -> Result<Option<(String, u64)>> {
     let meta: HashMap<String, String> = conn
@@ -577,17 +601,7 @@ pub(crate) async fn resync(
     keys: &KeyRing,
     pos: String,
 ) -> Result<String> {
-    let first: Value = conn
-        .query(
-            redis::cmd("XRANGE")
-                .arg(names.log())
-                .arg("-")
-                .arg("+")
-                .arg("COUNT")
-                .arg(1),
-        )
-        .await?;
-    let first = entries(&first).into_iter().next().map(|(id, _)| id);
+    let first = log_edge(conn, names, false).await?;
     let head = snapshot_head(conn, names).await?;
     let behind = |snap: &str| id_parts(&pos) < id_parts(snap);
     let new_generation = head
