@@ -85,11 +85,20 @@ pub struct KeycardBuilder {
     issuer: Option<String>,
     audience: Option<String>,
     leeway: Duration,
+    cache: usize,
     cfg: Config,
     hook: Option<EventHook>,
 }
 
 impl KeycardBuilder {
+    /// Remembers up to `capacity` verified access tokens so a token sent again skips the
+    /// signature check (off by default); every other check, revocation included, still runs.
+    /// See [`Verifier::with_cache`].
+    pub fn verified_cache(mut self, capacity: usize) -> Self {
+        self.cache = capacity;
+        self
+    }
+
     /// The session store (default: a [`MemoryStore`] with an in-memory revocation list on the
     /// Keycard's clock).
     pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
@@ -241,7 +250,8 @@ impl KeycardBuilder {
         let mut verifier = Verifier::new(self.keys.clone())
             .with_clock(clock.clone())
             .with_leeway(self.leeway)
-            .with_revocations(store.revocations());
+            .with_revocations(store.revocations())
+            .with_cache(self.cache);
         if let Some(iss) = self.issuer {
             issuer = issuer.with_issuer(iss.clone());
             verifier = verifier.with_issuer(iss);
@@ -306,6 +316,7 @@ impl Keycard {
             issuer: None,
             audience: None,
             leeway: Verifier::DEFAULT_LEEWAY,
+            cache: 0,
             cfg: Config {
                 access_ttl: Duration::from_secs(5 * 60),
                 idle: Duration::from_secs(30 * 60),

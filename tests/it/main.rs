@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cache;
 mod errors;
 mod formats;
 mod keys;
