@@ -345,7 +345,8 @@ impl Keycard {
         &self.store
     }
 
-    fn now(&self) -> Timestamp {
+    /// Now, on the keycard's clock (for an `expires_in` answer, say).
+    pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
 

@@ -59,6 +59,8 @@ mod format;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "axum")]
+pub mod http;
 mod issue;
 mod keycard;
 pub mod keys;

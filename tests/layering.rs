@@ -35,7 +35,63 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "stores",
         ],
     ),
+    // Integrations are leaves of the flow: they may use everything, and nothing uses them.
+    (
+        "http",
+        &[
+            "keys",
+            "claims",
+            "issue",
+            "verify",
+            "refresh",
+            "revocation",
+            "stores",
+            "keycard",
+        ],
+    ),
 ];
+
+/// Modules outside the flow: the fuzzing entry points (feature `fuzzing`).
+const OUTSIDE: &[&str] = &["fuzzing"];
+
+#[test]
+fn every_module_has_a_place_in_the_flow() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in fs::read_dir(&src).unwrap().flatten() {
+        let name = entry
+            .file_name()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if name == "lib" {
+            continue;
+        }
+        assert!(
+            LEAVES.contains(&name.as_str())
+                || OUTSIDE.contains(&name.as_str())
+                || ALLOWED.iter().any(|(m, _)| *m == name),
+            "src/{name} is not placed in the flow (tests/layering.rs)"
+        );
+    }
+}
+
+#[test]
+fn nothing_uses_the_integrations() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    for file in files {
+        if file.starts_with(src.join("http")) || file.ends_with("lib.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(
+            !used_modules(&text).contains("http"),
+            "{} uses crate::http: integrations are leaves",
+            file.display()
+        );
+    }
+}
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in fs::read_dir(dir).unwrap().flatten() {

@@ -49,10 +49,13 @@ impl Entry {
     }
 }
 
+/// One shard: token strings to entries.
+type Shard = Mutex<HashMap<Box<str>, Entry>>;
+
 /// A bounded, sharded map from token strings to what their verification learned. Shared by the
 /// clones of a [`Verifier`](super::Verifier).
 pub(super) struct VerifiedCache {
-    shards: Box<[Mutex<HashMap<Box<str>, Entry>>]>,
+    shards: Box<[Shard]>,
     per_shard: usize,
     hasher: RandomState,
 }
@@ -70,7 +73,7 @@ impl VerifiedCache {
         self.per_shard * SHARDS
     }
 
-    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, Entry>> {
+    fn shard(&self, token: &str) -> &Shard {
         // Modulo of a keyed hash: which shard a token lands in is not chosen by the client.
         let i = (self.hasher.hash_one(token) % SHARDS as u64) as usize;
         &self.shards[i]
