@@ -8,7 +8,8 @@
 //! - it is missing under CI (`CI` set, as `.ci/run` does): the test runs and fails with the
 //!   reason, so CI can never pass by skipping.
 //!
-//! Used by the harness-less test binaries (`libtest-mimic`) of `interop/` and `cli/`.
+//! Used by the harness-less test binaries (`libtest-mimic`) of the library, `interop/`, `cli/`
+//! and `e2e/`.
 #![allow(dead_code)]
 
 use std::process::Command;
@@ -25,6 +26,8 @@ pub enum Oracle {
     RedisServer,
     /// `redis-server` and `redis-cli`, to create a three-node Redis Cluster.
     RedisCluster,
+    /// Debian's `chromium`, driven headless.
+    Chromium,
 }
 
 impl Oracle {
@@ -33,6 +36,7 @@ impl Oracle {
             Oracle::PyJwt => "PyJWT",
             Oracle::RedisServer => "redis-server",
             Oracle::RedisCluster => "redis-cli",
+            Oracle::Chromium => "chromium",
         }
     }
 
@@ -41,6 +45,7 @@ impl Oracle {
         static PYJWT: OnceLock<Result<(), String>> = OnceLock::new();
         static REDIS: OnceLock<Result<(), String>> = OnceLock::new();
         static CLI: OnceLock<Result<(), String>> = OnceLock::new();
+        static CHROMIUM: OnceLock<Result<(), String>> = OnceLock::new();
         match self {
             Oracle::PyJwt => PYJWT.get_or_init(pyjwt).clone(),
             Oracle::RedisServer => REDIS
@@ -51,6 +56,9 @@ impl Oracle {
                     runs("redis-server", "apt-get install -y redis-server")?;
                     runs("redis-cli", "apt-get install -y redis-tools")
                 })
+                .clone(),
+            Oracle::Chromium => CHROMIUM
+                .get_or_init(|| runs("chromium", "apt-get install -y chromium"))
                 .clone(),
         }
     }

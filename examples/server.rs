@@ -1,0 +1,64 @@
+//! The demo service: keycard in front of a small HTTP API, for curl, a browser and a second node.
+//!
+//! ```text
+//! cargo run --example server --features axum -- --port 8080
+//! cargo run --example server --features axum,redis -- --keys keys.json --store redis://127.0.0.1:6379/0
+//! ```
+//!
+//! Routes, status codes, cookies and flags: docs/http.md. Binds 127.0.0.1 only; prints
+//! `listening on http://127.0.0.1:PORT` when ready; stops on Ctrl-C or SIGTERM.
+
+#[path = "server/app.rs"]
+mod app;
+#[path = "server/config.rs"]
+mod config;
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let cfg = config::Config::parse(std::env::args().skip(1))?;
+    let built = app::build(&cfg, None).await?;
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", cfg.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{addr}");
+    app::serve(listener, built.router, shutdown())
+        .await
+        .map_err(|e| e.to_string())?;
+    built.maintenance.stop().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,489 @@
+//! The demo service: state, routes and handlers over `keycard::http` (docs/http.md is the
+//! contract). `examples/server.rs` parses the flags and serves this; the end-to-end tests build
+//! the same router in-process when they need to move a clock.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRef, Path as UrlPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use keycard::clock::SharedClock;
+use keycard::file_lock::FileLock;
+use keycard::http::{Authenticated, KeycardHttp, MaintenanceHandle, Rejection, TokenSource};
+use keycard::refresh::SessionStore;
+use keycard::{
+    Algorithm, Error, Format, KeyRing, Keycard, LimitPolicy, NoCustomClaims, SessionId, TokenPair,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::config::{Config, StoreChoice};
+
+#[path = "users.rs"]
+mod users;
+use users::Users;
+
+/// Request bodies are JSON objects of a few short strings: 16 KiB is generous.
+const BODY_LIMIT: usize = 16 * 1024;
+/// How recent `auth_time` must be for `POST /sensitive`.
+const SENSITIVE_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+/// Verified access tokens remembered per node (about 1 KiB each).
+const VERIFIED_CACHE: usize = 10_000;
+
+/// What every handler reaches.
+#[derive(Clone)]
+pub struct AppState {
+    http: KeycardHttp,
+    users: Arc<Users>,
+}
+
+impl FromRef<AppState> for KeycardHttp {
+    fn from_ref(state: &AppState) -> KeycardHttp {
+        state.http.clone()
+    }
+}
+
+/// A built service: its router and its background task.
+pub struct App {
+    /// The routes.
+    pub router: Router,
+    /// Maintenance (revocation pruning, expired sessions, key-file reloads); stops when dropped.
+    pub maintenance: MaintenanceHandle,
+}
+
+/// The key set from `path` (created with an EdDSA key, v4 keys and a refresh-token key if the
+/// file is absent; given the keys this configuration needs if it lacks them), under the file's
+/// lock, so that two nodes starting together agree on one key set.
+fn key_file(path: &Path, format: Format) -> Result<KeyRing, String> {
+    let fail = |e: Error| format!("key set {}: {e}", path.display());
+    let _lock = FileLock::exclusive(path, Duration::from_secs(10)).map_err(fail)?;
+    let (ring, mut changed) = if path.exists() {
+        (KeyRing::load(path).map_err(fail)?, false)
+    } else {
+        (KeyRing::new(), true)
+    };
+    for (f, alg) in [
+        (Format::Jwt, Algorithm::EdDSA),
+        (Format::V4Public, Algorithm::V4Public),
+        (Format::V4Local, Algorithm::V4Local),
+    ] {
+        if ring.active(f).is_none() && (changed || f == format) {
+            ring.rotate(alg).map_err(fail)?;
+            changed = true;
+        }
+    }
+    if ring.active_refresh().is_none() {
+        ring.rotate_refresh_key().map_err(fail)?;
+        changed = true;
+    }
+    if changed {
+        ring.save(path).map_err(fail)?;
+    }
+    Ok(ring)
+}
+
+/// The session store the flags name.
+async fn store(cfg: &Config, keys: &Arc<KeyRing>) -> Result<Option<Arc<dyn SessionStore>>, String> {
+    match &cfg.store {
+        StoreChoice::Memory => Ok(None),
+        #[cfg(feature = "redis")]
+        StoreChoice::Redis(url) => {
+            let opts = keycard::stores::RedisOptions::new();
+            let store = keycard::stores::RedisStore::connect_async(url, keys.clone(), opts)
+                .await
+                .map_err(|e| format!("redis store: {e}"))?;
+            Ok(Some(Arc::new(store)))
+        }
+        #[cfg(not(feature = "redis"))]
+        StoreChoice::Redis(_) => {
+            let _ = keys;
+            Err("this build has no Redis store: run with --features axum,redis".into())
+        }
+    }
+}
+
+/// Builds the service. `clock` replaces the system clock (tests).
+pub async fn build(cfg: &Config, clock: Option<SharedClock>) -> Result<App, String> {
+    let mut ring = match &cfg.keys {
+        Some(path) => key_file(path, cfg.format)?,
+        None => {
+            let ring = KeyRing::new();
+            for alg in [Algorithm::EdDSA, Algorithm::V4Public, Algorithm::V4Local] {
+                ring.rotate(alg).map_err(|e| e.to_string())?;
+            }
+            ring
+        }
+    };
+    // Old keys verify for as long as the longest token they may have signed lives.
+    ring = ring.with_grace(cfg.idle_ttl.max(cfg.access_ttl));
+    if let Some(clock) = &clock {
+        ring = ring.with_clock(clock.clone());
+    }
+    let keys = Arc::new(ring);
+    let mut builder = Keycard::builder(keys.clone())
+        .access_format(cfg.format)
+        .access_ttl(cfg.access_ttl)
+        .idle_timeout(cfg.idle_ttl)
+        .absolute_timeout(cfg.absolute_ttl)
+        .reuse_grace(cfg.grace)
+        .verified_cache(VERIFIED_CACHE);
+    if let Some(max) = cfg.max_sessions {
+        builder = builder.session_limit(max, LimitPolicy::Reject);
+    }
+    if let Some(clock) = clock {
+        builder = builder.clock(clock);
+    }
+    if let Some(store) = store(cfg, &keys).await? {
+        builder = builder.store(store);
+    }
+    let keycard = Arc::new(builder.build().map_err(|e| e.to_string())?);
+    let http = KeycardHttp::new(keycard);
+    let mut maintenance = http.maintenance().every(Duration::from_secs(5));
+    if let Some(path) = &cfg.keys {
+        maintenance = maintenance.reload_keys_from(path);
+    }
+    let state = AppState {
+        http,
+        users: Arc::new(Users::demo()),
+    };
+    Ok(App {
+        router: router(state),
+        maintenance: maintenance.spawn(),
+    })
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/app.js", get(script))
+        .route("/login", post(login))
+        .route("/me", get(me))
+        .route("/refresh", post(refresh))
+        .route("/logout", post(logout))
+        .route("/logout-all", post(logout_all))
+        .route("/sessions", get(sessions))
+        .route("/sessions/{sid}", delete(delete_session))
+        .route("/reauth", post(reauth))
+        .route("/sensitive", post(sensitive))
+        .route("/.well-known/jwks.json", get(KeycardHttp::jwks))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found") })
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Headers every response carries.
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A JSON error `{"error": kind}`.
+fn error(status: StatusCode, kind: &'static str) -> Response {
+    (status, Json(json!({ "error": kind }))).into_response()
+}
+
+/// The body as `T`: 413 past the limit, 400 when it is not the JSON expected (never 500).
+async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, Response> {
+    let bytes: Bytes = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?;
+    serde_json::from_slice(&bytes).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed_request"))
+}
+
+fn is_json(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// `bearer` (the default) or `cookie`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    #[default]
+    Bearer,
+    Cookie,
+}
+
+/// The answer to a login, refresh or step-up: tokens in the body (bearer) or in cookies with
+/// the CSRF token in the body (cookie).
+fn issued(app: &AppState, pair: &TokenPair, mode: Mode) -> Response {
+    let expires_in = pair.expires_in(app.http.keycard().now());
+    match mode {
+        Mode::Bearer => Json(json!({
+            "access_token": pair.access.as_str(),
+            "refresh_token": pair.refresh.as_str(),
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+        }))
+        .into_response(),
+        Mode::Cookie => match app.http.login_cookies(pair) {
+            Ok((cookies, csrf)) => (
+                cookies,
+                Json(json!({ "csrf_token": csrf, "expires_in": expires_in })),
+            )
+                .into_response(),
+            Err(e) => e.into_response(),
+        },
+    }
+}
+
+/// Checks a password off the async runtime (Argon2 is tens of milliseconds of CPU).
+async fn password_ok(app: &AppState, user: &str, password: &str) -> bool {
+    let (users, user, password) = (app.users.clone(), user.to_owned(), password.to_owned());
+    tokio::task::spawn_blocking(move || users.check(&user, &password))
+        .await
+        .unwrap_or(false)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+    #[serde(default)]
+    mode: Mode,
+    device: Option<String>,
+}
+
+async fn login(State(app): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body: LoginBody = match read_json(body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    // A browser sends `application/json` cross-site only after a CORS preflight this service
+    // never approves: a login form on another site cannot log a victim into its account.
+    if body.mode == Mode::Cookie && !is_json(&parts) {
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    }
+    if !password_ok(&app, &body.username, &body.password).await {
+        // The same answer for an unknown user and a wrong password.
+        return error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    let mut context = app.http.client_context(&parts);
+    if let Some(device) = &body.device {
+        context = context.with_device(device);
+    }
+    match app
+        .http
+        .keycard()
+        .login_async(&body.username, &NoCustomClaims {}, Some(&context))
+        .await
+    {
+        Ok(pair) => issued(&app, &pair, body.mode),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn me(user: Authenticated) -> Response {
+    let c = user.claims();
+    Json(json!({
+        "sub": c.subject(),
+        "sid": c.session_id().map(SessionId::as_str),
+        "exp": c.expires_at().as_unix(),
+        "auth_time": c.auth_time().map(|t| t.as_unix()),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(State(app): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let has_body = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    if has_body {
+        let body: RefreshBody = match read_json(body).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let context = app.http.client_context(&parts);
+        return match app
+            .http
+            .keycard()
+            .refresh_async(&body.refresh_token, Some(&context))
+            .await
+        {
+            Ok(pair) => issued(&app, &pair, Mode::Bearer),
+            Err(e) => e.into_response(),
+        };
+    }
+    match app.http.refresh_with_cookie(&parts).await {
+        Ok(pair) => issued(&app, &pair, Mode::Cookie),
+        // A refused refresh token ends the browser's session: clear its cookies.
+        Err(Rejection::Token(e)) => (app.http.clear_cookies(), e).into_response(),
+        Err(other) => other.into_response(),
+    }
+}
+
+/// 204, clearing the cookies of a cookie-mode client.
+fn no_content(app: &AppState, source: TokenSource) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    if source == TokenSource::Cookie {
+        r.headers_mut().extend(app.http.clear_cookies());
+    }
+    r
+}
+
+async fn logout(State(app): State<AppState>, user: Authenticated) -> Response {
+    match app.http.keycard().logout_async(user.verified()).await {
+        Ok(()) => no_content(&app, user.source()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn logout_all(State(app): State<AppState>, user: Authenticated) -> Response {
+    match app.http.keycard().logout_all_async(user.subject()).await {
+        Ok(_) => no_content(&app, user.source()),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn sessions(State(app): State<AppState>, user: Authenticated) -> Response {
+    let list = match app.http.keycard().sessions_async(user.subject()).await {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let body: Vec<_> = list
+        .iter()
+        .map(|s| {
+            json!({
+                "sid": s.sid.as_str(),
+                "created": s.created.as_unix(),
+                "last_refresh": s.last_refresh.as_unix(),
+                "device": s.device,
+                "current": Some(&s.sid) == user.session_id(),
+            })
+        })
+        .collect();
+    Json(body).into_response()
+}
+
+async fn delete_session(
+    State(app): State<AppState>,
+    user: Authenticated,
+    sid: Result<UrlPath<String>, PathRejection>,
+) -> Response {
+    // Not even text (bad percent-encoding, not UTF-8): no session of anyone's.
+    let Some(sid) = sid.ok().and_then(|UrlPath(s)| SessionId::new(&s)) else {
+        return error(StatusCode::NOT_FOUND, "unknown_session");
+    };
+    match app
+        .http
+        .keycard()
+        .logout_session_async(user.subject(), &sid)
+        .await
+    {
+        Ok(()) if Some(&sid) == user.session_id() => no_content(&app, user.source()),
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        // Another user's session and no session at all look the same.
+        Err(Error::UnknownSession) => error(StatusCode::NOT_FOUND, "unknown_session"),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReauthBody {
+    password: String,
+}
+
+async fn reauth(State(app): State<AppState>, user: Authenticated, body: Body) -> Response {
+    let body: ReauthBody = match read_json(body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if !password_ok(&app, user.subject(), &body.password).await {
+        return error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    let mode = match user.source() {
+        TokenSource::Cookie => Mode::Cookie,
+        _ => Mode::Bearer,
+    };
+    match app.http.keycard().step_up_async(user.verified()).await {
+        Ok(pair) => issued(&app, &pair, mode),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn sensitive(State(app): State<AppState>, user: Authenticated) -> Response {
+    match app
+        .http
+        .keycard()
+        .require_recent_auth(user.verified(), SENSITIVE_MAX_AGE)
+    {
+        Ok(()) => Json(json!({ "ok": true })).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn page() -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
+        ),
+    );
+    (headers, include_str!("page.html")).into_response()
+}
+
+async fn script() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        )],
+        include_str!("app.js"),
+    )
+        .into_response()
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, with each connection's peer address
+/// available to the handlers (for the sessions' client context).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,150 @@
+//! The demo service's flags (docs/http.md, "Starting it"), parsed by hand: the demo needs no
+//! argument-parsing crate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use keycard::Format;
+
+/// Where sessions and revocations live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// In this process (the default): one node.
+    Memory,
+    /// A Redis URL: nodes sharing it (and the key file) act as one service.
+    Redis(String),
+}
+
+/// Everything the flags say.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `--port` (8080; 0 picks a free port, printed on the `listening on` line).
+    pub port: u16,
+    /// `--keys FILE`: the key set, created if absent.
+    pub keys: Option<PathBuf>,
+    /// `--store memory|redis://HOST:PORT/DB`.
+    pub store: StoreChoice,
+    /// `--format jwt|v4.public|v4.local` of access tokens.
+    pub format: Format,
+    /// `--access-ttl` (5m).
+    pub access_ttl: Duration,
+    /// `--idle-ttl` (30m).
+    pub idle_ttl: Duration,
+    /// `--absolute-ttl` (24h).
+    pub absolute_ttl: Duration,
+    /// `--grace` (10s): how long a just-rotated refresh token may be presented again (a client
+    /// retrying after a lost response) before it counts as reuse.
+    pub grace: Duration,
+    /// `--max-sessions N`: at most N concurrent sessions per user; a login past it is refused
+    /// with 429 (unlimited by default).
+    pub max_sessions: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            port: 8080,
+            keys: None,
+            store: StoreChoice::Memory,
+            format: Format::Jwt,
+            access_ttl: Duration::from_secs(5 * 60),
+            idle_ttl: Duration::from_secs(30 * 60),
+            absolute_ttl: Duration::from_secs(24 * 3600),
+            grace: Duration::from_secs(10),
+            max_sessions: None,
+        }
+    }
+}
+
+/// `90`, `90s`, `5m`, `24h`, `7d`.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration (for example 90s, 5m, 24h)");
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(bad)
+}
+
+/// The usage text.
+pub const USAGE: &str =
+    "usage: server [--port 8080] [--keys FILE] [--store memory|redis://HOST:PORT/DB]
+              [--format jwt|v4.public|v4.local] [--access-ttl 5m] [--idle-ttl 30m]
+              [--absolute-ttl 24h] [--grace 10s] [--max-sessions N]";
+
+impl Config {
+    /// From the command line's arguments (without the program name).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, String> {
+        let mut cfg = Config::default();
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            if flag == "--help" || flag == "-h" {
+                return Err(USAGE.to_owned());
+            }
+            let (name, inline) = match flag.split_once('=') {
+                Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+                None => (flag.clone(), None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+            };
+            match name.as_str() {
+                "--port" => {
+                    let v = value()?;
+                    cfg.port = v.parse().map_err(|_| format!("`{v}` is not a port"))?;
+                }
+                "--keys" => cfg.keys = Some(PathBuf::from(value()?)),
+                "--store" => {
+                    let v = value()?;
+                    cfg.store = if v == "memory" {
+                        StoreChoice::Memory
+                    } else if v.starts_with("redis://") || v.starts_with("rediss://") {
+                        StoreChoice::Redis(v)
+                    } else {
+                        return Err(format!("--store is `memory` or a redis:// URL, not `{v}`"));
+                    };
+                }
+                "--format" => {
+                    let v = value()?;
+                    cfg.format = match v.as_str() {
+                        "jwt" => Format::Jwt,
+                        "v4.public" => Format::V4Public,
+                        "v4.local" => Format::V4Local,
+                        _ => {
+                            return Err(format!(
+                                "--format is jwt, v4.public or v4.local, not `{v}`"
+                            ));
+                        }
+                    };
+                }
+                "--access-ttl" => cfg.access_ttl = duration(&value()?)?,
+                "--idle-ttl" => cfg.idle_ttl = duration(&value()?)?,
+                "--absolute-ttl" => cfg.absolute_ttl = duration(&value()?)?,
+                "--grace" => cfg.grace = duration(&value()?)?,
+                "--max-sessions" => {
+                    let v = value()?;
+                    let n: usize =
+                        v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                            format!("--max-sessions is a positive number, not `{v}`")
+                        })?;
+                    cfg.max_sessions = Some(n);
+                }
+                _ => return Err(format!("unknown flag `{flag}`\n{USAGE}")),
+            }
+        }
+        Ok(cfg)
+    }
+}
