@@ -83,6 +83,18 @@ fn extras(root: &Path) {
             p["max"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    if let Ok(text) = fs::read_to_string(root.join("http.json")) {
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for r in v["variants"].as_array().into_iter().flatten() {
+            println!(
+                "| http | GET /me, {}, {} keep-alive connections | {:.0} requests/s | {:.3} |",
+                r["variant"].as_str().unwrap_or(""),
+                v["connections"],
+                r["per_second"].as_f64().unwrap_or(0.0),
+                r["ratio"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
     if let Ok(text) = fs::read_to_string(root.join("concurrency.json")) {
         let rows: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         for r in rows.as_array().into_iter().flatten() {

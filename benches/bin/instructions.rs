@@ -30,6 +30,11 @@ const MODES: &[(&str, &str, &str)] = &[
         "raw_eddsa",
     ),
     (
+        "verify_eddsa_cached",
+        "… a token verified before, with Verifier::with_cache (every check but the signature)",
+        "raw_eddsa",
+    ),
+    (
         "jsonwebtoken_eddsa",
         "jsonwebtoken 11 decode + validate, EdDSA (rust_crypto)",
         "raw_eddsa",
@@ -290,6 +295,20 @@ fn run(mode: &str, n: usize) {
             for _ in 0..n {
                 black_box(
                     f.verifier
+                        .verify_access::<NoCustomClaims>(black_box(&f.token))
+                        .unwrap(),
+                );
+            }
+        }
+        "verify_eddsa_cached" => {
+            let f = fixture(Algorithm::EdDSA, None);
+            let verifier = f.verifier.clone().with_cache(1024);
+            // The first verification fills the cache; it runs in the 0-iteration run too, so
+            // the subtraction leaves only hits.
+            verifier.verify_access::<NoCustomClaims>(&f.token).unwrap();
+            for _ in 0..n {
+                black_box(
+                    verifier
                         .verify_access::<NoCustomClaims>(black_box(&f.token))
                         .unwrap(),
                 );

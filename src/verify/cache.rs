@@ -18,7 +18,7 @@
 //! capacity: at capacity a shard first drops its expired entries, then half of the rest.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{Map, Value};
@@ -28,6 +28,13 @@ use crate::clock::Timestamp;
 use crate::keys::{Format, Key, Kid};
 
 const SHARDS: usize = 16;
+
+/// A cached token and what its verification learned.
+struct Slot {
+    /// The token itself: a hit compares it in full, so only these exact bytes ever hit.
+    token: Box<str>,
+    entry: Entry,
+}
 
 /// What a successful verification learned about a token.
 #[derive(Clone)]
@@ -49,8 +56,28 @@ impl Entry {
     }
 }
 
-/// One shard: token strings to entries.
-type Shard = Mutex<HashMap<Box<str>, Entry>>;
+/// The map's keys are already keyed hashes of the tokens: hashing them again would only cost.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is ever called (the keys are `u64`); fold anything else in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// One shard: a keyed hash of the token (one pass over it picks the shard and the bucket) to
+/// the entry, which holds the token for the exact comparison.
+type Shard = Mutex<HashMap<u64, Slot, BuildHasherDefault<Prehashed>>>;
 
 /// A bounded, sharded map from token strings to what their verification learned. Shared by the
 /// clones of a [`Verifier`](super::Verifier).
@@ -63,7 +90,9 @@ pub(super) struct VerifiedCache {
 impl VerifiedCache {
     pub(super) fn new(capacity: usize) -> VerifiedCache {
         VerifiedCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::default()))
+                .collect(),
             per_shard: capacity.div_ceil(SHARDS).max(1),
             hasher: RandomState::new(),
         }
@@ -73,22 +102,30 @@ impl VerifiedCache {
         self.per_shard * SHARDS
     }
 
-    fn shard(&self, token: &str) -> &Shard {
-        // Modulo of a keyed hash: which shard a token lands in is not chosen by the client.
-        let i = (self.hasher.hash_one(token) % SHARDS as u64) as usize;
-        &self.shards[i]
+    /// The token's keyed hash (SipHash under a per-process random key: neither the shard nor
+    /// the bucket a token lands in is chosen by the client) and its shard.
+    fn locate(&self, token: &str) -> (u64, &Shard) {
+        let h = self.hasher.hash_one(token);
+        (h, &self.shards[(h >> 60) as usize % SHARDS])
     }
 
     pub(super) fn get(&self, token: &str) -> Option<Entry> {
-        let shard = self.shard(token).lock().unwrap_or_else(|p| p.into_inner());
-        shard.get(token).cloned()
+        let (h, shard) = self.locate(token);
+        let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        // Two tokens with one hash: the other's entry is no hit.
+        shard
+            .get(&h)
+            .filter(|s| &*s.token == token)
+            .map(|s| s.entry.clone())
     }
 
-    /// Stores an entry; `now` decides which entries are dead when the shard is full.
+    /// Stores an entry (replacing one whose token had the same hash); `now` decides which
+    /// entries are dead when the shard is full.
     pub(super) fn insert(&self, token: &str, entry: Entry, now: Timestamp) {
-        let mut shard = self.shard(token).lock().unwrap_or_else(|p| p.into_inner());
-        if shard.len() >= self.per_shard && !shard.contains_key(token) {
-            shard.retain(|_, e| e.claims.exp > now);
+        let (h, shard) = self.locate(token);
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if shard.len() >= self.per_shard && !shard.contains_key(&h) {
+            shard.retain(|_, s| s.entry.claims.exp > now);
             if shard.len() >= self.per_shard {
                 let mut keep = false;
                 shard.retain(|_, _| {
@@ -97,13 +134,17 @@ impl VerifiedCache {
                 });
             }
         }
-        shard.insert(token.into(), entry);
+        let token = token.into();
+        shard.insert(h, Slot { token, entry });
     }
 
-    /// Forgets an entry (its key is gone, or a check failed on a hit).
+    /// Forgets the entry of `token` (its key is gone).
     pub(super) fn remove(&self, token: &str) {
-        let mut shard = self.shard(token).lock().unwrap_or_else(|p| p.into_inner());
-        shard.remove(token);
+        let (h, shard) = self.locate(token);
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if shard.get(&h).is_some_and(|e| &*e.token == token) {
+            shard.remove(&h);
+        }
     }
 
     pub(super) fn len(&self) -> usize {
