@@ -28,6 +28,8 @@ pub enum Oracle {
     RedisCluster,
     /// Debian's `chromium`, driven headless.
     Chromium,
+    /// `curl` and `jq`, for the README's HTTP walk-through.
+    CurlJq,
 }
 
 impl Oracle {
@@ -37,6 +39,7 @@ impl Oracle {
             Oracle::RedisServer => "redis-server",
             Oracle::RedisCluster => "redis-cli",
             Oracle::Chromium => "chromium",
+            Oracle::CurlJq => "curl+jq",
         }
     }
 
@@ -46,6 +49,7 @@ impl Oracle {
         static REDIS: OnceLock<Result<(), String>> = OnceLock::new();
         static CLI: OnceLock<Result<(), String>> = OnceLock::new();
         static CHROMIUM: OnceLock<Result<(), String>> = OnceLock::new();
+        static CURL: OnceLock<Result<(), String>> = OnceLock::new();
         match self {
             Oracle::PyJwt => PYJWT.get_or_init(pyjwt).clone(),
             Oracle::RedisServer => REDIS
@@ -59,6 +63,12 @@ impl Oracle {
                 .clone(),
             Oracle::Chromium => CHROMIUM
                 .get_or_init(|| runs("chromium", "apt-get install -y chromium"))
+                .clone(),
+            Oracle::CurlJq => CURL
+                .get_or_init(|| {
+                    runs("curl", "apt-get install -y curl")?;
+                    runs("jq", "apt-get install -y jq")
+                })
                 .clone(),
         }
     }

@@ -19,6 +19,7 @@ mod browser;
 mod cookies;
 mod hostile;
 mod nodes;
+mod readme;
 mod support;
 
 use oracle::{Oracle, needs, test};
@@ -33,6 +34,11 @@ fn main() {
         nodes::TESTS
             .iter()
             .map(|(n, f)| needs(Oracle::RedisServer, n, *f)),
+    );
+    trials.extend(
+        readme::TESTS
+            .iter()
+            .map(|(n, f)| needs(Oracle::CurlJq, n, *f)),
     );
     trials.extend(
         browser::TESTS

@@ -10,7 +10,7 @@ use crate::support::{Browser, Node, TempDir, Tokens, eventually};
 pub const TESTS: &[(&str, fn())] = &[("nodes::two_nodes_on_one_redis_are_one_service", two_nodes)];
 
 fn two_nodes() {
-    let redis = RedisServer::start();
+    let mut redis = RedisServer::start();
     let dir = TempDir::new("nodes");
     let keys = dir.0.join("keys.json");
     let flags: Vec<String> = vec![
@@ -105,6 +105,27 @@ fn two_nodes() {
     assert_eq!(ca.with_cookies("GET", "/me", &browser, None).status, 200);
     let r = ca.refresh(&kept.refresh);
     assert_eq!(r.status, 200, "{}", r.text);
+    let kept = Tokens {
+        access: r.str("access_token"),
+        refresh: r.str("refresh_token"),
+    };
     // A logout from before the restart still holds on the new node.
     assert_eq!(ca.get_bearer("/me", &next.access).status, 401);
+
+    // Redis dies: verification goes on from each node's replica; what needs the store is 503.
+    redis.kill();
+    let login = serde_json::json!({"username": "bob", "password": "bob-password"});
+    let r = ca.post_json("/login", &login);
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.error(), "store_unavailable");
+    assert_eq!(cb.refresh(&kept.refresh).status, 503);
+    assert_eq!(cb.get_bearer("/me", &kept.access).status, 200);
+    assert_eq!(ca.get_bearer("/me", &next.access).status, 401, "still revoked");
+    // Redis is back (its append-only file kept everything): so is the service.
+    redis.restart();
+    assert!(
+        eventually(Duration::from_secs(10), || ca.post_json("/login", &login).status == 200)
+            .is_some()
+    );
+    assert_eq!(cb.refresh(&kept.refresh).status, 200);
 }
