@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Routes, status codes, cookies and flags: docs/http.md. Binds 127.0.0.1 only; prints
-//! `listening on http://127.0.0.1:PORT` when ready; stops on Ctrl-C or SIGTERM.
+//! `listening on http://127.0.0.1:PORT` when ready; Ctrl-C or SIGTERM end it.
 
 #[path = "server/app.rs"]
 mod app;
@@ -34,31 +34,11 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", cfg.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
-    app::serve(listener, built.router, shutdown())
+    // Ctrl-C or SIGTERM end the process at once (their default action): in-flight requests are
+    // cut, as in a crash, which the stores are built to survive (docs/http.md).
+    app::serve(listener, built.router)
         .await
         .map_err(|e| e.to_string())?;
     built.maintenance.stop().await;
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }

@@ -473,17 +473,12 @@ async fn script() -> Response {
         .into_response()
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, with each connection's peer address
-/// available to the handlers (for the sessions' client context).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+/// Serves `router` on `listener`, with each connection's peer address available to the handlers
+/// (for the sessions' client context). Returns only on an error of the listener.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
     .await
 }

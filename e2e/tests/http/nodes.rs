@@ -120,12 +120,19 @@ fn two_nodes() {
     assert_eq!(r.error(), "store_unavailable");
     assert_eq!(cb.refresh(&kept.refresh).status, 503);
     assert_eq!(cb.get_bearer("/me", &kept.access).status, 200);
-    assert_eq!(ca.get_bearer("/me", &next.access).status, 401, "still revoked");
+    assert_eq!(
+        ca.get_bearer("/me", &next.access).status,
+        401,
+        "still revoked"
+    );
     // Redis is back (its append-only file kept everything): so is the service.
     redis.restart();
     assert!(
-        eventually(Duration::from_secs(10), || ca.post_json("/login", &login).status == 200)
-            .is_some()
+        eventually(Duration::from_secs(10), || ca
+            .post_json("/login", &login)
+            .status
+            == 200)
+        .is_some()
     );
     assert_eq!(cb.refresh(&kept.refresh).status, 200);
 }

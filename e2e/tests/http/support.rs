@@ -53,9 +53,7 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move {
             let _maintenance = built.maintenance;
-            app::serve(listener, built.router, std::future::pending())
-                .await
-                .unwrap();
+            app::serve(listener, built.router).await.unwrap();
         });
         Server {
             base: format!("http://{addr}"),
