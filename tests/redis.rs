@@ -8,6 +8,8 @@
 //! reason, outside CI, and fail under CI. The binary is also its own child process for the
 //! cross-process race (`KEYCARD_REDIS_CHILD`).
 
+#[path = "common/harness.rs"]
+mod harness;
 #[path = "common/oracle.rs"]
 mod oracle;
 #[path = "common/redis_server.rs"]
@@ -667,7 +669,7 @@ fn main() {
         }
         return;
     }
-    let args = libtest_mimic::Arguments::from_args();
+    let args = harness::Arguments::from_args();
     let single: &[(&str, fn())] = &[
         (
             "logout_on_one_node_holds_on_the_other",
@@ -723,5 +725,5 @@ fn main() {
         "a_three_master_cluster_serves_two_nodes",
         a_three_master_cluster_serves_two_nodes,
     ));
-    libtest_mimic::run(&args, trials).exit();
+    harness::run(&args, trials).exit();
 }

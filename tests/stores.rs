@@ -4,6 +4,8 @@
 //! Harness-less (`libtest-mimic`): without redis-server the Redis half is reported ignored, with
 //! the reason, outside CI, and fails under CI.
 
+#[path = "common/harness.rs"]
+mod harness;
 #[path = "common/oracle.rs"]
 mod oracle;
 #[cfg(feature = "redis")]
@@ -13,9 +15,9 @@ mod redis_server;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
+use crate::harness::Trial;
 use keycard::refresh::SessionEvent;
 use keycard::{Algorithm, KeyRing, Keycard, LimitPolicy, ManualClock, NoCustomClaims, Timestamp};
-use libtest_mimic::Trial;
 
 const T0: i64 = 1_800_000_000;
 
@@ -325,7 +327,7 @@ fn redis(keys: Arc<KeyRing>, clock: &ManualClock) -> Arc<dyn keycard::refresh::S
 }
 
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
+    let args = harness::Arguments::from_args();
     let mut trials: Vec<Trial> = Vec::new();
     for (name, f) in SUITE {
         let f = *f;
@@ -347,7 +349,7 @@ fn main() {
     eprintln!(
         "the Redis half of this suite needs `--features redis` (cargo test --workspace --all-features)"
     );
-    let conclusion = libtest_mimic::run(&args, trials);
+    let conclusion = harness::run(&args, trials);
     #[cfg(feature = "redis")]
     drop(SERVER.lock().map(|mut s| s.take()));
     conclusion.exit();

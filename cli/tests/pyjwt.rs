@@ -2,6 +2,8 @@
 //! PyJWT-minted token verifies with `keycard verify` after `keycard import`. Harness-less, so
 //! that it is reported as ignored (with the reason) when PyJWT cannot run; see `oracle`.
 
+#[path = "../../tests/common/harness.rs"]
+mod harness;
 #[path = "../../tests/common/oracle.rs"]
 mod oracle;
 mod support;
@@ -12,13 +14,13 @@ use serde_json::Value;
 use support::*;
 
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
+    let args = harness::Arguments::from_args();
     let trials = vec![oracle::needs(
         oracle::Oracle::PyJwt,
         "cli_interop_with_pyjwt",
         cli_interop_with_pyjwt,
     )];
-    libtest_mimic::run(&args, trials).exit();
+    harness::run(&args, trials).exit();
 }
 
 const PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pyjwt_cli.py");

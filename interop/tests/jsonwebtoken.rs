@@ -7,7 +7,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use keycard::{Algorithm, Format, NoCustomClaims};
 use serde::{Deserialize, Serialize};
 
-use libtest_mimic::Trial;
+use crate::harness::Trial;
 
 use crate::common::{live, secret_of};
 use crate::oracle::test;

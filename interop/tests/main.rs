@@ -7,6 +7,8 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "../../tests/common/harness.rs"]
+mod harness;
 #[path = "../../tests/common/oracle.rs"]
 mod oracle;
 
@@ -15,10 +17,10 @@ mod pyjwt;
 mod refresh_opacity;
 
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
+    let args = harness::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(jsonwebtoken::trials());
     trials.extend(pyjwt::trials());
     trials.extend(refresh_opacity::trials());
-    libtest_mimic::run(&args, trials).exit();
+    harness::run(&args, trials).exit();
 }

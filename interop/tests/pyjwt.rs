@@ -9,7 +9,7 @@ use std::process::Command;
 use keycard::{Algorithm, Format, NoCustomClaims};
 use serde_json::{Value, json};
 
-use libtest_mimic::Trial;
+use crate::harness::Trial;
 
 use crate::common::live;
 use crate::oracle::{Oracle, needs};

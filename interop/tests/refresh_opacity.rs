@@ -15,7 +15,7 @@ use jsonwebtoken::{DecodingKey, Validation};
 use keycard::{Algorithm, Format, KeyRing, Keycard, NoCustomClaims};
 use serde_json::{Value, json};
 
-use libtest_mimic::Trial;
+use crate::harness::Trial;
 
 use crate::common::secret_of;
 use crate::oracle::{Oracle, needs, test};

@@ -8,14 +8,14 @@
 //! - it is missing under CI (`CI` set, as `.ci/run` does): the test runs and fails with the
 //!   reason, so CI can never pass by skipping.
 //!
-//! Used by the harness-less test binaries (`libtest-mimic`) of the library, `interop/`, `cli/`
+//! Used by the harness-less test binaries (`harness.rs`) of the library, `interop/`, `cli/`
 //! and `e2e/`.
 #![allow(dead_code)]
 
 use std::process::Command;
 use std::sync::OnceLock;
 
-use libtest_mimic::Trial;
+use crate::harness::Trial;
 
 /// An external program or library a test checks keycard against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

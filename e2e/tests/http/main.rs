@@ -9,6 +9,8 @@
 mod app;
 #[path = "../../../examples/server/config.rs"]
 mod config;
+#[path = "../../../tests/common/harness.rs"]
+mod harness;
 #[path = "../../../tests/common/oracle.rs"]
 mod oracle;
 #[path = "../../../tests/common/redis_server.rs"]
@@ -25,7 +27,7 @@ mod support;
 use oracle::{Oracle, needs, test};
 
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
+    let args = harness::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(bearer::TESTS.iter().map(|(n, f)| test(n, *f)));
     trials.extend(cookies::TESTS.iter().map(|(n, f)| test(n, *f)));
@@ -45,5 +47,5 @@ fn main() {
             .iter()
             .map(|(n, f)| needs(Oracle::Chromium, n, *f)),
     );
-    libtest_mimic::run(&args, trials).exit();
+    harness::run(&args, trials).exit();
 }
