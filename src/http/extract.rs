@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::response::Rejection;
-use super::{ACCESS_COOKIE, CSRF_HEADER, KeycardHttp};
+use super::{ACCESS_COOKIE, KeycardHttp};
 use crate::claims::{Access, Claims, NoCustomClaims, SessionId};
 use crate::verify::Verified;
 
@@ -147,15 +147,7 @@ async fn authenticate<C: DeserializeOwned + Send>(
     };
     let verified = http.keycard().verify_async::<C>(&token).await?;
     if source == TokenSource::Cookie && !is_safe(&parts.method) {
-        let given = parts
-            .headers
-            .get(CSRF_HEADER)
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        match verified.session_id() {
-            Some(sid) if http.csrf_ok(sid, given) => {}
-            _ => return Err(Rejection::Csrf),
-        }
+        http.check_csrf(parts, verified.session_id())?;
     }
     Ok(Some(Authenticated {
         verified,

@@ -216,6 +216,24 @@ impl KeycardHttp {
         Ok(KeycardHttp::csrf_with(&KeycardHttp::csrf_key(&key), sid))
     }
 
+    /// The request's `X-CSRF-Token` must be the CSRF token of `sid` (a token without a session
+    /// has none, and fails).
+    pub(crate) fn check_csrf(
+        &self,
+        parts: &Parts,
+        sid: Option<&SessionId>,
+    ) -> Result<(), Rejection> {
+        let given = parts
+            .headers
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        match sid {
+            Some(sid) if self.csrf_ok(sid, given) => Ok(()),
+            _ => Err(Rejection::Csrf),
+        }
+    }
+
     /// Whether `given` is the CSRF token of `sid` under a refresh-token key the ring still
     /// verifies with (so a key rotation does not break pages already loaded). Constant time.
     pub(crate) fn csrf_ok(&self, sid: &SessionId, given: &[u8]) -> bool {
@@ -287,15 +305,7 @@ impl KeycardHttp {
             .verifier()
             .verify_refresh_async::<crate::claims::NoCustomClaims>(token)
             .await?;
-        let given = parts
-            .headers
-            .get(CSRF_HEADER)
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        match verified.session_id() {
-            Some(sid) if self.csrf_ok(sid, given) => {}
-            _ => return Err(Rejection::Csrf),
-        }
+        self.check_csrf(parts, verified.session_id())?;
         let context = self.client_context(parts);
         Ok(self.keycard().refresh_async(token, Some(&context)).await?)
     }

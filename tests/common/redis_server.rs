@@ -16,7 +16,8 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
+/// A fresh directory under the system's temporary directory, named for the test and process.
+pub fn temp_dir(tag: &str) -> PathBuf {
     let mut n = [0u8; 6];
     rand::fill(&mut n[..]);
     let dir = std::env::temp_dir().join(format!(

@@ -126,15 +126,7 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let mut n = [0u8; 6];
-        rand::fill(&mut n[..]);
-        let dir = std::env::temp_dir().join(format!(
-            "keycard-e2e-{tag}-{}-{}",
-            std::process::id(),
-            n.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
+        TempDir(crate::redis_server::temp_dir(&format!("e2e-{tag}")))
     }
 }
 
