@@ -51,6 +51,9 @@ fn fixed_jwk(alg: Algorithm, kid: &str, fill: u8) -> String {
         }
         Algorithm::HS256 => format!(r#"{{"kty":"oct","alg":"HS256","kid":"{kid}","k":"{k}"}}"#),
         Algorithm::V4Local => format!(r#"{{"kty":"oct","alg":"v4.local","k":"{k}"}}"#),
+        // Verify-only algorithms have no secret to fix: the fixture takes their public keys
+        // from the foreign test vectors (`FOREIGN_JWKS`).
+        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES384 => String::new(),
         Algorithm::ES256 => {
             // A fixed P-256 key pair (d, x, y), generated once with keycard and kept here.
             format!(
@@ -61,6 +64,17 @@ fn fixed_jwk(alg: Algorithm, kid: &str, fill: u8) -> String {
             )
         }
     }
+}
+
+/// The identity-provider test vectors: a JWK Set (RS256, PS256, ES384 public keys) and tokens
+/// PyJWT signed with them.
+pub const FOREIGN_VECTORS: &str = include_str!("../tests/vectors/foreign/idp.json");
+
+/// The JWK Set of [`FOREIGN_VECTORS`].
+pub fn foreign_jwks() -> String {
+    serde_json::from_str::<Value>(FOREIGN_VECTORS)
+        .map(|v| v["jwks"].to_string())
+        .unwrap_or_default()
 }
 
 /// The shared fixture, built once.
@@ -88,6 +102,8 @@ pub fn fixture() -> &'static Fixture {
         if let Ok(key) = Key::from_jwk(&refresh_key) {
             let _ = keys.add_active(key);
         }
+        // Another issuer's keys (RS256, PS256, ES384), so mutated tokens reach RSA and P-384.
+        let _ = keys.add_foreign_jwk_set(&foreign_jwks());
         let issuer = Issuer::new(keys.clone())
             .with_issuer("https://fuzz.test")
             .with_audience("api");

@@ -7,6 +7,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/idp.rs"]
+mod idp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -722,6 +724,90 @@ fn cases(w: &World) -> Vec<Case> {
     out
 }
 
+/// Another issuer's RSA and P-384 keys beside keycard's own: algorithm swaps between RS, PS, ES
+/// and HS, a bare `alg: none`, and refresh-token `typ`s under a foreign key.
+fn foreign_cases(w: &World) -> Vec<Case> {
+    w.f.keys.add_foreign_jwk_set(&idp::jwks()).unwrap();
+    let good = good_claims();
+    let rs = idp::header("RS256");
+    let ok = idp::sign("RS256", &rs, &good);
+    let es_ok = idp::sign("ES384", &idp::header("ES384"), &good);
+    let mut out = Vec::new();
+    let mut add = |name, expect, attack: String, control: &String| {
+        out.push(Case {
+            name,
+            expect,
+            attack,
+            control: control.clone(),
+            verifier: w.verifier.clone(),
+            present_as: As::Access,
+        })
+    };
+    add(
+        "RS256 key, token labelled PS256 (PSS signature)",
+        "algorithm_mismatch",
+        idp::sign("PS256", &with(rs.clone(), "alg", json!("PS256")), &good),
+        &ok,
+    );
+    add(
+        "PS256 key, token labelled RS256 (PKCS#1 signature)",
+        "algorithm_mismatch",
+        idp::sign("RS256", &json!({"alg": "RS256", "kid": "idp-ps256"}), &good),
+        &ok,
+    );
+    let h = with(rs.clone(), "alg", json!("HS256"));
+    let input = format!(
+        "{}.{}",
+        b64(h.to_string().as_bytes()),
+        b64(good.to_string().as_bytes())
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &idp::rsa_modulus());
+    let tag = ring::hmac::sign(&key, input.as_bytes());
+    add(
+        "RS256 key, HS256 with the modulus as the secret",
+        "algorithm_mismatch",
+        format!("{input}.{}", b64(tag.as_ref())),
+        &ok,
+    );
+    add(
+        "RS256 key, alg none",
+        "algorithm_mismatch",
+        format!(
+            "{}.{}.",
+            b64(with(rs.clone(), "alg", json!("none"))
+                .to_string()
+                .as_bytes()),
+            b64(good.to_string().as_bytes())
+        ),
+        &ok,
+    );
+    add(
+        "ES384 key, token labelled ES256",
+        "algorithm_mismatch",
+        idp::sign("ES384", &json!({"alg": "ES256", "kid": "idp-es384"}), &good),
+        &es_ok,
+    );
+    add(
+        "RS256 key, typ rt+jwt",
+        "wrong_token_type",
+        idp::sign("RS256", &with(rs.clone(), "typ", json!("rt+jwt")), &good),
+        &ok,
+    );
+    add(
+        "RS256 key, claims changed after signing",
+        "bad_signature",
+        {
+            let mut parts: Vec<String> = ok.split('.').map(str::to_owned).collect();
+            parts[1] = b64(with(good.clone(), "sub", json!("mallory"))
+                .to_string()
+                .as_bytes());
+            parts.join(".")
+        },
+        &ok,
+    );
+    out
+}
+
 fn outcome(case: &Case, token: &str) -> Result<(), &'static str> {
     let r = match case.present_as {
         As::Access => case
@@ -739,8 +825,9 @@ fn outcome(case: &Case, token: &str) -> Result<(), &'static str> {
 #[test]
 fn known_attacks_fail_with_the_exact_kind_and_controls_pass() {
     let w = world();
-    let cases = cases(&w);
-    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let mut cases = cases(&w);
+    cases.extend(foreign_cases(&w));
+    assert!(cases.len() >= 47, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let attack = outcome(case, &case.attack);
@@ -785,7 +872,9 @@ fn write_attack_seeds() {
     let w = world();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/verify");
     std::fs::create_dir_all(&dir).unwrap();
-    for case in cases(&w) {
+    let mut all = cases(&w);
+    all.extend(foreign_cases(&w));
+    for case in all {
         let name: String = case
             .name
             .chars()

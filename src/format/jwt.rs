@@ -15,7 +15,7 @@ use crate::claims::TokenType;
 use crate::clock::Timestamp;
 use crate::encoding::{b64, json};
 use crate::error::{Error, Result, sanitize};
-use crate::keys::{Algorithm, Format, Key, KeySet};
+use crate::keys::{Format, Key, KeyPurpose, KeySet};
 
 /// JOSE header parameters keycard refuses outright.
 const FORBIDDEN: &[&str] = &["jku", "x5u", "jwk", "x5c", "crit", "b64", "enc", "zip"];
@@ -84,16 +84,12 @@ pub(crate) fn open<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> Result<
     let payload = b64::decode(payload_b64)?;
     // Room for more than any signature, so a slightly long segment is still checked for its
     // alphabet (`malformed`) before its length (`bad_signature`).
-    let mut sig = [0u8; 96];
+    let mut sig = [0u8; 1088];
     let sig_len = b64::decode_to_slice(sig_b64, &mut sig).map_err(|e| match e {
         Error::Malformed("base64url segment too long") => Error::BadSignature,
         other => other,
     })?;
-    let want = match key.algorithm() {
-        Algorithm::HS256 => 32,
-        _ => 64,
-    };
-    if sig_len != want
+    if sig_len != key.material().signature_len()
         || !key
             .material()
             .verify(&[signing_input.as_bytes()], &sig[..sig_len])
@@ -101,7 +97,20 @@ pub(crate) fn open<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> Result<
         return Err(Error::BadSignature);
     }
 
-    let kind = typ.as_deref().and_then(TokenType::from_jwt_typ);
+    let kind = match key.purpose() {
+        // Identity providers mint access tokens with `typ: "JWT"` or none; a `typ` naming any
+        // other kind of token (`rt+jwt`, `dpop+jwt`, `statuslist+jwt`, …) is not one.
+        KeyPurpose::Foreign => match typ.as_deref() {
+            None => Some(TokenType::Access),
+            Some(t)
+                if t.eq_ignore_ascii_case("JWT") || t.eq_ignore_ascii_case("application/jwt") =>
+            {
+                Some(TokenType::Access)
+            }
+            Some(t) => TokenType::from_jwt_typ(t).filter(|k| *k == TokenType::Access),
+        },
+        _ => typ.as_deref().and_then(TokenType::from_jwt_typ),
+    };
     Ok(Opened { key, kind, payload })
 }
 

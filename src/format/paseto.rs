@@ -173,7 +173,7 @@ pub(crate) fn open_local<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> R
     // A refresh-token key seals nothing but refresh tokens: the key, not the footer, decides.
     let kind = match key.purpose() {
         KeyPurpose::Refresh => TokenType::Refresh,
-        KeyPurpose::Access => hint,
+        KeyPurpose::Access | KeyPurpose::Foreign => hint,
     };
     let sk = key.material().local_key().ok_or(Error::BadSignature)?;
     let trusted = LocalToken::decrypt(sk, &untrusted, None, Some(kind.implicit_assertion()))

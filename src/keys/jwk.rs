@@ -6,6 +6,8 @@
 //! | `EdDSA`, `v4.public` | `OKP`, crv `Ed25519` | `x`, secret `d` |
 //! | `ES256` | `EC`, crv `P-256` | `x`, `y`, secret `d` |
 //! | `HS256`, `v4.local` | `oct` | secret `k` |
+//! | `RS256`, `PS256` (verify only) | `RSA` | `n`, `e` (public keys only) |
+//! | `ES384` (verify only) | `EC`, crv `P-384` | `x`, `y` (public keys only) |
 //!
 //! Import is strict: the JSON must be I-JSON (no duplicate members, bounded depth), `alg` must be
 //! present and agree with `kty`/`crv`, key members of other key types (RSA's `n`, `p`, ...) are
@@ -17,7 +19,7 @@ use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
 use super::material::Material;
-use super::{Algorithm, Key, KeyPurpose, Kid};
+use super::{Algorithm, Format, Key, KeyPurpose, Kid};
 use crate::clock::Timestamp;
 use crate::encoding::{b64, json as strict_json};
 use crate::error::{Error, Result};
@@ -27,8 +29,10 @@ pub(crate) const MAX_JWK_BYTES: usize = 256 * 1024;
 /// The most keys a JWK Set may hold.
 pub(crate) const MAX_KEYS: usize = 256;
 
-/// Members of other key types that must not appear on a keycard key.
-const FOREIGN_MEMBERS: &[&str] = &["n", "e", "p", "q", "dp", "dq", "qi", "oth"];
+/// RSA members: only on an RSA key.
+const RSA_MEMBERS: &[&str] = &["n", "e", "p", "q", "dp", "dq", "qi", "oth"];
+/// RSA private members: keycard never signs with RSA, so it never takes an RSA private key.
+const RSA_PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth"];
 
 /// keycard's own JWK members, used by key-set files to record rotation state.
 pub(crate) const ACTIVE_MEMBER: &str = "keycard_active";
@@ -44,6 +48,8 @@ struct JwkIn {
     crv: Option<String>,
     x: Option<String>,
     y: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
     alg: Option<String>,
     kid: Option<String>,
     #[serde(rename = "use")]
@@ -110,8 +116,14 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
     let Value::Object(map) = &mut v.0 else {
         return Err(invalid("a JWK is a JSON object"));
     };
-    if FOREIGN_MEMBERS.iter().any(|m| map.contains_key(*m)) {
-        return Err(invalid("a JWK member of an unsupported key type (RSA?)"));
+    let is_rsa = map.get("kty").and_then(Value::as_str) == Some("RSA");
+    if is_rsa && RSA_PRIVATE_MEMBERS.iter().any(|m| map.contains_key(*m)) {
+        return Err(invalid(
+            "an RSA private key: keycard only verifies with RSA and imports public keys only",
+        ));
+    }
+    if !is_rsa && RSA_MEMBERS.iter().any(|m| map.contains_key(*m)) {
+        return Err(invalid("RSA members on a JWK that is not kty RSA"));
     }
     let d = take_secret(map, "d")?;
     let k = take_secret(map, "k")?;
@@ -181,6 +193,34 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
                 None => Material::es256_public(&point)?,
             }
         }
+        Algorithm::RS256 | Algorithm::PS256 => {
+            if kty != "RSA" || crv.is_some() || jwk.x.is_some() || jwk.y.is_some() || k.is_some() {
+                return Err(invalid("an RS256 or PS256 JWK is kty RSA with n and e"));
+            }
+            let n = decode_member(jwk.n.as_deref(), "an RSA JWK needs n")?;
+            let e = decode_member(jwk.e.as_deref(), "an RSA JWK needs e")?;
+            Material::rsa_public(&n, &e, alg == Algorithm::PS256)?
+        }
+        Algorithm::ES384 => {
+            if kty != "EC" || crv != Some("P-384") || k.is_some() {
+                return Err(invalid("an ES384 JWK is kty EC, crv P-384, with x and y"));
+            }
+            if d.is_some() {
+                return Err(invalid(
+                    "a P-384 private key: keycard only verifies ES384 and imports public keys only",
+                ));
+            }
+            let x = decode_member(jwk.x.as_deref(), "an EC JWK needs x")?;
+            let y = decode_member(jwk.y.as_deref(), "an EC JWK needs y")?;
+            if x.len() != 48 || y.len() != 48 {
+                return Err(invalid("P-384 coordinates are 48 bytes"));
+            }
+            let mut point = [0u8; 97];
+            point[0] = 4;
+            point[1..49].copy_from_slice(&x);
+            point[49..].copy_from_slice(&y);
+            Material::es384_public(&point)?
+        }
         Algorithm::HS256 | Algorithm::V4Local => {
             if kty != "oct" || crv.is_some() || jwk.x.is_some() || d.is_some() {
                 return Err(invalid("a symmetric JWK is kty oct with k"));
@@ -216,10 +256,18 @@ pub(crate) fn key_from_jwk_value(v: Value, over: &JwkOverrides) -> Result<(Key, 
         ));
     }
     let purpose = match jwk.keycard_purpose.as_deref() {
+        // Keys of the algorithms keycard only verifies are always another issuer's.
+        _ if !alg.can_mint() => KeyPurpose::Foreign,
         None | Some("access") => KeyPurpose::Access,
         Some("refresh") => KeyPurpose::Refresh,
-        Some(_) => return Err(invalid("keycard_purpose is access or refresh")),
+        Some("foreign") => KeyPurpose::Foreign,
+        Some(_) => return Err(invalid("keycard_purpose is access, refresh or foreign")),
     };
+    if purpose == KeyPurpose::Foreign && state.active {
+        return Err(invalid(
+            "another issuer's key cannot be the active signing key",
+        ));
+    }
     Ok((
         Key::from_parts(alg, kid, material)?.with_purpose(purpose)?,
         state,
@@ -249,6 +297,88 @@ pub(crate) fn jwk_set_members(text: &str) -> Result<Vec<Value>> {
     }
 }
 
+/// A key of another issuer's JWK Set that was not imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SkippedKey {
+    /// The key's `kid`, if it had a usable one.
+    pub kid: Option<String>,
+    /// Why keycard cannot use it.
+    pub reason: &'static str,
+}
+
+/// Why a member of a JWK Set cannot be used for verification, before it is parsed: another
+/// key type or curve, `use` other than `sig`, a missing or unknown `alg`, a symmetric key.
+fn unusable(map: &Map<String, Value>) -> Option<&'static str> {
+    let text = |k: &str| map.get(k).and_then(Value::as_str);
+    let kty = text("kty")?;
+    let crv = text("crv");
+    match (kty, crv) {
+        ("RSA", _) | ("OKP", Some("Ed25519")) | ("EC", Some("P-256" | "P-384")) => {}
+        ("oct", _) => return Some("a symmetric key: never taken from a JWK Set"),
+        ("OKP" | "EC", _) => return Some("an unsupported curve"),
+        _ => return Some("an unsupported key type"),
+    }
+    if map.contains_key("use") && text("use") != Some("sig") {
+        return Some("not a signature key (use is not sig)");
+    }
+    let Some(alg) = text("alg") else {
+        return Some("no alg (the algorithm must be bound to the key)");
+    };
+    match Algorithm::from_name(alg) {
+        Some(a) if a.format() == Format::Jwt && a.is_asymmetric() => None,
+        _ => Some("an algorithm keycard does not verify"),
+    }
+}
+
+/// Another issuer's JWK Set, for verification: every usable public key, as a
+/// [`KeyPurpose::Foreign`] key, and the keys skipped with their reasons. A malformed key of a
+/// supported type (bad encoding, a point off the curve, a short RSA modulus, a private member, an
+/// `alg` that contradicts `kty`) or two keys with one kid refuse the whole set.
+pub(crate) fn foreign_keys_from_jwk_set(text: &str) -> Result<(Vec<Key>, Vec<SkippedKey>)> {
+    let mut keys: Vec<Key> = Vec::new();
+    let mut skipped = Vec::new();
+    for member in jwk_set_members(text)? {
+        let Value::Object(mut map) = member else {
+            return Err(invalid("a JWK Set member is not a JSON object"));
+        };
+        if !map.get("kty").is_some_and(Value::is_string) {
+            return Err(invalid("a JWK without kty"));
+        }
+        let kid = map.get("kid").and_then(Value::as_str).map(str::to_owned);
+        if let Some(reason) = unusable(&map) {
+            skipped.push(SkippedKey { kid, reason });
+            continue;
+        }
+        if kid.is_none() {
+            skipped.push(SkippedKey {
+                kid: None,
+                reason: "no kid (tokens name their key by kid)",
+            });
+            continue;
+        }
+        // keycard's own state members mean nothing on another issuer's key.
+        for m in [
+            ACTIVE_MEMBER,
+            UNTIL_MEMBER,
+            PURPOSE_MEMBER,
+            VERIFY_ONLY_MEMBER,
+        ] {
+            map.remove(m);
+        }
+        let (key, _) = key_from_jwk_value(Value::Object(map), &JwkOverrides::default())?;
+        if key.has_secret() {
+            return Err(invalid("a private key in a public JWK Set"));
+        }
+        let key = key.with_purpose(KeyPurpose::Foreign)?;
+        if keys.iter().any(|k| k.kid() == key.kid()) {
+            return Err(invalid("duplicate kid in the JWK Set"));
+        }
+        keys.push(key);
+    }
+    Ok((keys, skipped))
+}
+
 /// The JWK of `key`: public members only, or with the secret member when `secret` is set.
 pub(crate) fn key_to_jwk(
     key: &Key,
@@ -270,6 +400,19 @@ pub(crate) fn key_to_jwk(
             m.insert("x".into(), json!(b64::encode(&p[1..33])));
             m.insert("y".into(), json!(b64::encode(&p[33..])));
         }
+        Algorithm::RS256 | Algorithm::PS256 => {
+            let (n, e) = material.rsa_components()?;
+            m.insert("kty".into(), json!("RSA"));
+            m.insert("n".into(), json!(b64::encode(n)));
+            m.insert("e".into(), json!(b64::encode(e)));
+        }
+        Algorithm::ES384 => {
+            let p = material.public_bytes()?;
+            m.insert("kty".into(), json!("EC"));
+            m.insert("crv".into(), json!("P-384"));
+            m.insert("x".into(), json!(b64::encode(&p[1..49])));
+            m.insert("y".into(), json!(b64::encode(&p[49..])));
+        }
         Algorithm::HS256 | Algorithm::V4Local => {
             if !secret {
                 return None;
@@ -277,7 +420,7 @@ pub(crate) fn key_to_jwk(
             m.insert("kty".into(), json!("oct"));
         }
     }
-    if secret {
+    if secret && key.has_secret() {
         let s = key.secret_bytes()?;
         let name = if key.algorithm().is_asymmetric() {
             "d"
@@ -294,8 +437,8 @@ pub(crate) fn key_to_jwk(
         "sig"
     };
     m.insert("use".into(), json!(u));
-    if key.purpose() == KeyPurpose::Refresh {
-        m.insert(PURPOSE_MEMBER.into(), json!(KeyPurpose::Refresh.name()));
+    if key.purpose() != KeyPurpose::Access {
+        m.insert(PURPOSE_MEMBER.into(), json!(key.purpose().name()));
     }
     if let Some(state) = state {
         if state.active {
@@ -347,6 +490,15 @@ fn scrub(v: &mut Value) {
 
 /// The RFC 7638 thumbprint (SHA-256, base64url) of an asymmetric key's public JWK.
 pub(crate) fn thumbprint(key: &Key) -> Option<String> {
+    if let Some((n, e)) = key.material().rsa_components() {
+        let canonical = format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            b64::encode(e),
+            b64::encode(n)
+        );
+        let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
+        return Some(b64::encode(digest.as_ref()));
+    }
     let p = key.material().public_bytes()?;
     // Required members only, in lexicographic order, no whitespace (RFC 7638 §3).
     let canonical = match key.algorithm() {
@@ -359,7 +511,14 @@ pub(crate) fn thumbprint(key: &Key) -> Option<String> {
             b64::encode(&p[1..33]),
             b64::encode(&p[33..])
         ),
-        Algorithm::HS256 | Algorithm::V4Local => return None,
+        Algorithm::ES384 => format!(
+            r#"{{"crv":"P-384","kty":"EC","x":"{}","y":"{}"}}"#,
+            b64::encode(&p[1..49]),
+            b64::encode(&p[49..])
+        ),
+        Algorithm::HS256 | Algorithm::V4Local | Algorithm::RS256 | Algorithm::PS256 => {
+            return None;
+        }
     };
     let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
     Some(b64::encode(digest.as_ref()))
@@ -417,7 +576,7 @@ mod tests {
 
     #[test]
     fn every_algorithm_round_trips() {
-        for alg in Algorithm::ALL {
+        for alg in Algorithm::MINTED {
             let key = Key::generate(alg).unwrap();
             let secret = key.to_secret_jwk().unwrap();
             let back = Key::from_jwk(&secret).unwrap();

@@ -49,7 +49,11 @@ impl Key {
         Key {
             kid,
             alg,
-            purpose: KeyPurpose::Access,
+            purpose: if alg.can_mint() {
+                KeyPurpose::Access
+            } else {
+                KeyPurpose::Foreign
+            },
             material,
             prefixes: Default::default(),
         }
@@ -61,10 +65,24 @@ impl Key {
         Key::generate(Algorithm::V4Local)?.with_purpose(KeyPurpose::Refresh)
     }
 
-    /// This key with another purpose. Only `v4.local` keys may seal refresh tokens.
+    /// This key with another purpose. Only `v4.local` keys may seal refresh tokens; only
+    /// public JWT keys may be another issuer's; keys of the algorithms keycard only verifies are
+    /// always another issuer's.
     pub(crate) fn with_purpose(mut self, purpose: KeyPurpose) -> Result<Key> {
         if purpose == KeyPurpose::Refresh && self.alg != Algorithm::V4Local {
             return Err(Error::InvalidKey("a refresh-token key is a v4.local key"));
+        }
+        if purpose == KeyPurpose::Foreign
+            && (self.alg.format() != Format::Jwt || !self.alg.is_asymmetric() || self.has_secret())
+        {
+            return Err(Error::InvalidKey(
+                "another issuer's key is the public key of an asymmetric JWT algorithm",
+            ));
+        }
+        if purpose != KeyPurpose::Foreign && !self.alg.can_mint() {
+            return Err(Error::InvalidKey(
+                "keycard only verifies RS256, PS256 and ES384: such a key is another issuer's",
+            ));
         }
         self.purpose = purpose;
         Ok(self)
@@ -133,11 +151,20 @@ impl Key {
     /// A public-only copy of an asymmetric key (same kid and algorithm); `None` for HS256 and
     /// `v4.local`, which have no public half.
     pub fn to_public(&self) -> Option<Key> {
-        Some(Key::assemble(
-            self.kid.clone(),
-            self.alg,
-            self.material.to_public()?,
-        ))
+        let mut public = Key::assemble(self.kid.clone(), self.alg, self.material.to_public()?);
+        public.purpose = self.purpose;
+        Some(public)
+    }
+
+    /// A public-only copy of this asymmetric JWT key marked as another issuer's
+    /// ([`KeyPurpose::Foreign`]): it verifies access tokens with `typ` `JWT`, `at+jwt` or none,
+    /// and never signs.
+    pub fn to_foreign(&self) -> Result<Key> {
+        self.to_public()
+            .ok_or(Error::InvalidKey(
+                "another issuer's key is the public key of an asymmetric JWT algorithm",
+            ))?
+            .with_purpose(KeyPurpose::Foreign)
     }
 
     /// The raw public key: 32 bytes for Ed25519, the 65-byte uncompressed point for P-256.
@@ -178,7 +205,7 @@ mod tests {
 
     #[test]
     fn debug_never_prints_secret_bytes() {
-        for alg in Algorithm::ALL {
+        for alg in Algorithm::MINTED {
             let key = Key::generate(alg).unwrap();
             let shown = format!("{key:?}");
             assert!(shown.contains("redacted"), "{shown}");

@@ -113,7 +113,9 @@ enum Slot {
 impl Slot {
     fn of(key: &Key) -> Slot {
         match key.purpose() {
-            KeyPurpose::Access => Slot::Access(key.format()),
+            // A foreign key is never active (it cannot sign): it shares its format's slot only
+            // for bookkeeping.
+            KeyPurpose::Access | KeyPurpose::Foreign => Slot::Access(key.format()),
             KeyPurpose::Refresh => Slot::Refresh,
         }
     }
@@ -383,7 +385,7 @@ impl KeyRing {
         let keys: Vec<Value> = set
             .entries
             .iter()
-            .filter(|e| e.key.format() == Format::Jwt)
+            .filter(|e| e.key.format() == Format::Jwt && e.key.purpose() == KeyPurpose::Access)
             .filter(|e| set.find(e.key.kid().as_str(), now).is_some())
             .filter_map(|e| jwk::key_to_jwk(&e.key, false, None).map(Value::Object))
             .collect();
@@ -499,6 +501,90 @@ impl KeyRing {
         KeyRing::from_jwk_set(text)
     }
 
+    /// Imports, for verification only, every usable public key of another issuer's JWK Set (an
+    /// identity provider's, or a keycard auth service's `/.well-known/jwks.json`), each as a
+    /// [`KeyPurpose::Foreign`] key that verifies until removed. Keys keycard cannot use (another
+    /// key type or curve, `use: "enc"`, a missing or unknown `alg`, symmetric keys) are skipped,
+    /// logged (`tracing` warning) and returned with their reasons; a malformed key of a supported
+    /// type, a private key or a kid the ring already holds refuses the whole set.
+    pub fn add_foreign_jwk_set(&self, text: &str) -> Result<Vec<jwk::SkippedKey>> {
+        let (keys, skipped) = jwk::foreign_keys_from_jwk_set(text)?;
+        for s in &skipped {
+            tracing::warn!(target: "keycard::keys", kid = s.kid.as_deref().unwrap_or("-"), reason = s.reason, "JWK Set key skipped");
+        }
+        self.update(|set| {
+            for key in keys {
+                if set.entries.iter().any(|e| e.key.kid() == key.kid()) {
+                    return Err(Error::Config(format!(
+                        "the key ring already holds kid `{}`",
+                        key.kid()
+                    )));
+                }
+                set.entries.push(Entry {
+                    key: Arc::new(key),
+                    state: KeyState::Verifying { until: None },
+                });
+            }
+            Ok(())
+        })?;
+        Ok(skipped)
+    }
+
+    /// Makes this ring's foreign keys those of `text` (another issuer's JWK Set, fetched again):
+    /// new kids are added; a kid whose key changed is replaced; a kid the set no longer holds
+    /// keeps verifying for the ring's grace period, then retires (tokens it signed shortly before
+    /// the issuer rotated stay valid). Keycard's own keys are untouched. Returns the keys skipped.
+    pub fn sync_foreign_jwk_set(&self, text: &str) -> Result<Vec<jwk::SkippedKey>> {
+        let (keys, skipped) = jwk::foreign_keys_from_jwk_set(text)?;
+        let now = self.clock.now();
+        let until = now.saturating_add(self.grace);
+        self.update(|set| {
+            for e in set.entries.iter_mut() {
+                if e.key.purpose() != KeyPurpose::Foreign {
+                    continue;
+                }
+                let listed = keys.iter().any(|k| k.kid() == e.key.kid());
+                match (listed, e.state) {
+                    (false, KeyState::Verifying { until: None }) => {
+                        e.state = KeyState::Verifying { until: Some(until) };
+                    }
+                    (true, KeyState::Verifying { until: Some(_) }) => {
+                        e.state = KeyState::Verifying { until: None };
+                    }
+                    _ => {}
+                }
+            }
+            for key in keys {
+                match set.entries.iter_mut().find(|e| e.key.kid() == key.kid()) {
+                    Some(e) if e.key.purpose() != KeyPurpose::Foreign => {
+                        return Err(Error::Config(format!(
+                            "the fetched JWK Set names kid `{}`, one of this ring's own keys",
+                            key.kid()
+                        )));
+                    }
+                    Some(e) => {
+                        if e.key.jwk_thumbprint() != key.jwk_thumbprint()
+                            || e.key.algorithm() != key.algorithm()
+                        {
+                            e.key = Arc::new(key);
+                        }
+                    }
+                    None => set.entries.push(Entry {
+                        key: Arc::new(key),
+                        state: KeyState::Verifying { until: None },
+                    }),
+                }
+            }
+            // Foreign keys past their grace verify nothing: drop them.
+            set.entries.retain(|e| {
+                e.key.purpose() != KeyPurpose::Foreign
+                    || !matches!(e.state, KeyState::Verifying { until: Some(t) } if t <= now)
+            });
+            Ok(())
+        })?;
+        Ok(skipped)
+    }
+
     /// Replaces the contents of this ring with `other`'s keys (keeping this ring's grace and
     /// clock); verifiers and issuers holding this ring see the new keys on their next call.
     pub fn replace_keys(&self, other: &KeyRing) {
@@ -576,7 +662,7 @@ mod tests {
     #[test]
     fn key_set_file_round_trip_keeps_states() {
         let (ring, clock) = ring_at(1_000_000);
-        for alg in Algorithm::ALL {
+        for alg in Algorithm::MINTED {
             ring.rotate(alg).unwrap();
         }
         ring.rotate(Algorithm::EdDSA).unwrap();

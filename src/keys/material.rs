@@ -10,6 +10,8 @@
 //! | ES256 | ring `EcdsaKeyPair` | ring `ECDSA_P256_SHA256_FIXED` |
 //! | HS256 | ring `hmac::Key` (pads hashed once) | the same key, constant-time compare |
 //! | v4.local | pasetors `SymmetricKey<V4>` | the same key |
+//! | RS256, PS256 (verify only) | — | ring `RSA_PKCS1_2048_8192_SHA256` / `RSA_PSS_2048_8192_SHA256` |
+//! | ES384 (verify only) | — | ring `ECDSA_P384_SHA384_FIXED` |
 //!
 //! Secret bytes held here are zeroized on drop (`Zeroizing`, dalek's and pasetors' own `Drop`).
 //! ring's `EcdsaKeyPair` and `hmac::Key` keep derived copies that ring does not zeroize; SECURITY.md
@@ -21,7 +23,9 @@ use pasetors::keys::SymmetricKey;
 use pasetors::version4::V4;
 use rand::TryRng;
 use ring::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED,
+    EcdsaKeyPair, KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256,
+    RsaPublicKeyComponents,
 };
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -33,6 +37,9 @@ use crate::error::{Error, Result};
 pub(crate) const HMAC_MIN_LEN: usize = 32;
 /// Longest HMAC secret accepted; longer secrets add nothing and are likely a mistake.
 pub(crate) const HMAC_MAX_LEN: usize = 1024;
+/// RSA moduli accepted, in bits: at least 2048 (NIST SP 800-131A), at most 8192 (ring's bound).
+pub(crate) const RSA_MIN_BITS: usize = 2048;
+pub(crate) const RSA_MAX_BITS: usize = 8192;
 
 /// Fills `buf` from the operating system's CSPRNG.
 pub(crate) fn os_random(buf: &mut [u8]) -> Result<()> {
@@ -90,6 +97,10 @@ pub(crate) enum Material {
     Hs256(HmacSecret),
     /// v4.local.
     V4Local(SymmetricKey<V4>),
+    /// RS256 or PS256 (verify only): the modulus and exponent, big-endian without leading zeros.
+    Rsa { n: Vec<u8>, e: Vec<u8>, pss: bool },
+    /// ES384 (verify only): the uncompressed SEC1 point (0x04 || x || y).
+    Es384 { public: [u8; 97] },
 }
 
 impl Material {
@@ -119,6 +130,72 @@ impl Material {
                 os_random(&mut key[..])?;
                 Material::v4_local(&key[..])
             }
+            Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES384 => Err(Error::Config(format!(
+                "keycard verifies {alg} tokens of other issuers but never mints them"
+            ))),
+        }
+    }
+
+    /// An RSA public key for RS256 (`pss` false) or PS256: a modulus of 2048 to 8192 bits and an
+    /// odd public exponent of at least 3 that fits 33 bits (`e = 1` would make every signature its
+    /// own message).
+    pub(crate) fn rsa_public(n: &[u8], e: &[u8], pss: bool) -> Result<Material> {
+        if n.first() == Some(&0) || e.first() == Some(&0) {
+            return Err(Error::InvalidKey(
+                "RSA n and e are big-endian without leading zero bytes (RFC 7518 6.3.1)",
+            ));
+        }
+        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+        if bits < RSA_MIN_BITS {
+            return Err(Error::InvalidKey("an RSA modulus shorter than 2048 bits"));
+        }
+        if bits > RSA_MAX_BITS {
+            return Err(Error::InvalidKey("an RSA modulus longer than 8192 bits"));
+        }
+        if n.last().is_some_and(|b| b % 2 == 0) {
+            return Err(Error::InvalidKey("an even RSA modulus"));
+        }
+        let e_value = e
+            .iter()
+            .try_fold(0u64, |acc, b| {
+                acc.checked_mul(256).map(|v| v + u64::from(*b))
+            })
+            .filter(|_| e.len() <= 5);
+        match e_value {
+            Some(v) if v >= 3 && v % 2 == 1 && v < (1u64 << 33) => {}
+            _ => {
+                return Err(Error::InvalidKey(
+                    "an RSA public exponent must be odd, at least 3 and at most 33 bits",
+                ));
+            }
+        }
+        Ok(Material::Rsa {
+            n: n.to_vec(),
+            e: e.to_vec(),
+            pss,
+        })
+    }
+
+    /// A P-384 public key (uncompressed point); points off the curve are refused.
+    pub(crate) fn es384_public(public: &[u8; 97]) -> Result<Material> {
+        let rng = ring::rand::SystemRandom::new();
+        let eph = ring::agreement::EphemeralPrivateKey::generate(&ring::agreement::ECDH_P384, &rng)
+            .map_err(|_| Error::Crypto("P-384 key generation failed"))?;
+        let peer = ring::agreement::UnparsedPublicKey::new(&ring::agreement::ECDH_P384, public);
+        ring::agreement::agree_ephemeral(eph, &peer, |_| ())
+            .map_err(|_| Error::InvalidKey("not a P-384 point"))?;
+        Ok(Material::Es384 { public: *public })
+    }
+
+    /// The exact length of this material's signatures, for JWT checks: 64 for Ed25519 and
+    /// P-256, 32 for HMAC, 96 for P-384, the modulus length for RSA.
+    pub(crate) fn signature_len(&self) -> usize {
+        match self {
+            Material::Ed25519 { .. } | Material::Es256 { .. } => 64,
+            Material::Hs256(_) => 32,
+            Material::Es384 { .. } => 96,
+            Material::Rsa { n, .. } => n.len(),
+            Material::V4Local(_) => 0,
         }
     }
 
@@ -247,6 +324,7 @@ impl Material {
             Material::Ed25519 { signing, .. } => signing.is_some(),
             Material::Es256 { secret, .. } => secret.is_some(),
             Material::Hs256(_) | Material::V4Local(_) => true,
+            Material::Rsa { .. } | Material::Es384 { .. } => false,
         }
     }
 
@@ -255,7 +333,17 @@ impl Material {
         match self {
             Material::Ed25519 { verifying, .. } => Some(verifying.as_bytes()),
             Material::Es256 { public, .. } => Some(public),
-            Material::Hs256(_) | Material::V4Local(_) => None,
+            Material::Es384 { public } => Some(public),
+            // An RSA key's public half is two numbers: see `rsa_components`.
+            Material::Hs256(_) | Material::V4Local(_) | Material::Rsa { .. } => None,
+        }
+    }
+
+    /// An RSA key's modulus and exponent.
+    pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+        match self {
+            Material::Rsa { n, e, .. } => Some((n, e)),
+            _ => None,
         }
     }
 
@@ -268,6 +356,7 @@ impl Material {
             Material::Es256 { secret, .. } => secret.as_ref().map(|s| Zeroizing::new(s.d.to_vec())),
             Material::Hs256(h) => Some(Zeroizing::new(h.bytes.to_vec())),
             Material::V4Local(k) => Some(Zeroizing::new(k.as_bytes().to_vec())),
+            Material::Rsa { .. } | Material::Es384 { .. } => None,
         }
     }
 
@@ -282,6 +371,12 @@ impl Material {
                 secret: None,
                 public: *public,
             }),
+            Material::Rsa { n, e, pss } => Some(Material::Rsa {
+                n: n.clone(),
+                e: e.clone(),
+                pss: *pss,
+            }),
+            Material::Es384 { public } => Some(Material::Es384 { public: *public }),
             Material::Hs256(_) | Material::V4Local(_) => None,
         }
     }
@@ -323,9 +418,12 @@ impl Material {
                 Ok(Sig::from_slice(&low_s(fixed)))
             }
             Material::Hs256(h) => Ok(Sig::from_slice(hmac(&h.key, parts).as_ref())),
-            Material::Ed25519 { signing: None, .. } | Material::Es256 { secret: None, .. } => Err(
-                Error::Config("this key is public-only and cannot sign".into()),
-            ),
+            Material::Ed25519 { signing: None, .. }
+            | Material::Es256 { secret: None, .. }
+            | Material::Rsa { .. }
+            | Material::Es384 { .. } => Err(Error::Config(
+                "this key is public-only and cannot sign".into(),
+            )),
             Material::V4Local(_) => Err(Error::Config(
                 "a v4.local key encrypts; it does not sign".into(),
             )),
@@ -353,6 +451,19 @@ impl Material {
             Material::Hs256(h) => {
                 let tag = hmac(&h.key, parts);
                 sig.len() == tag.as_ref().len() && bool::from(tag.as_ref().ct_eq(sig))
+            }
+            Material::Rsa { n, e, pss } => {
+                let params = if *pss {
+                    &RSA_PSS_2048_8192_SHA256
+                } else {
+                    &RSA_PKCS1_2048_8192_SHA256
+                };
+                let key = RsaPublicKeyComponents { n, e };
+                key.verify(params, &parts.concat(), sig).is_ok()
+            }
+            Material::Es384 { public } => {
+                let key = ring::signature::UnparsedPublicKey::new(&ECDSA_P384_SHA384_FIXED, public);
+                key.verify(&parts.concat(), sig).is_ok()
             }
             Material::V4Local(_) => false,
         }

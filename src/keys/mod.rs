@@ -20,6 +20,7 @@ mod paserk;
 
 use std::fmt;
 
+pub use jwk::SkippedKey;
 pub use key::Key;
 pub(crate) use keyring::KeySet;
 pub use keyring::{KeyRing, KeyState, KeyStatus};
@@ -40,17 +41,43 @@ pub enum Algorithm {
     V4Public,
     /// PASETO `v4.local`: XChaCha20 + BLAKE2b-MAC authenticated encryption.
     V4Local,
+    /// JWT, RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518), modulus of 2048 to 8192 bits. Verify only:
+    /// for tokens of other issuers (identity providers); keycard never mints it.
+    RS256,
+    /// JWT, RSASSA-PSS with SHA-256 and MGF1-SHA-256 (RFC 7518), modulus of 2048 to 8192 bits.
+    /// Verify only.
+    PS256,
+    /// JWT, ECDSA over P-384 with SHA-384 (RFC 7518). Verify only.
+    ES384,
 }
 
 impl Algorithm {
-    /// Every algorithm keycard supports.
-    pub const ALL: [Algorithm; 5] = [
+    /// Every algorithm keycard supports: the five it mints, then the three it only verifies.
+    pub const ALL: [Algorithm; 8] = [
+        Algorithm::EdDSA,
+        Algorithm::ES256,
+        Algorithm::HS256,
+        Algorithm::V4Public,
+        Algorithm::V4Local,
+        Algorithm::RS256,
+        Algorithm::PS256,
+        Algorithm::ES384,
+    ];
+
+    /// The algorithms keycard generates keys for and mints with.
+    pub const MINTED: [Algorithm; 5] = [
         Algorithm::EdDSA,
         Algorithm::ES256,
         Algorithm::HS256,
         Algorithm::V4Public,
         Algorithm::V4Local,
     ];
+
+    /// Whether keycard generates keys of this algorithm and mints with them (`false` for RS256,
+    /// PS256 and ES384, which it only verifies, for tokens of other issuers).
+    pub const fn can_mint(self) -> bool {
+        !matches!(self, Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES384)
+    }
 
     /// The name used in JWK `alg` members and on the command line: `EdDSA`, `ES256`, `HS256`,
     /// `v4.public`, `v4.local`.
@@ -61,6 +88,9 @@ impl Algorithm {
             Algorithm::HS256 => "HS256",
             Algorithm::V4Public => "v4.public",
             Algorithm::V4Local => "v4.local",
+            Algorithm::RS256 => "RS256",
+            Algorithm::PS256 => "PS256",
+            Algorithm::ES384 => "ES384",
         }
     }
 
@@ -72,7 +102,12 @@ impl Algorithm {
     /// The token format this algorithm produces.
     pub const fn format(self) -> Format {
         match self {
-            Algorithm::EdDSA | Algorithm::ES256 | Algorithm::HS256 => Format::Jwt,
+            Algorithm::EdDSA
+            | Algorithm::ES256
+            | Algorithm::HS256
+            | Algorithm::RS256
+            | Algorithm::PS256
+            | Algorithm::ES384 => Format::Jwt,
             Algorithm::V4Public => Format::V4Public,
             Algorithm::V4Local => Format::V4Local,
         }
@@ -80,10 +115,7 @@ impl Algorithm {
 
     /// Whether keys of this algorithm have a public half that can be shared.
     pub const fn is_asymmetric(self) -> bool {
-        matches!(
-            self,
-            Algorithm::EdDSA | Algorithm::ES256 | Algorithm::V4Public
-        )
+        !matches!(self, Algorithm::HS256 | Algorithm::V4Local)
     }
 }
 
@@ -107,6 +139,11 @@ pub enum KeyPurpose {
     Access,
     /// Seals and opens refresh tokens: always a `v4.local` key, never published.
     Refresh,
+    /// Verifies access tokens of another issuer (an identity provider, or a keycard auth service
+    /// whose keys were fetched or imported from a JWK Set); never signs. Such a token may carry
+    /// `typ: "JWT"` or no `typ` (what identity providers mint); a `typ` naming another kind of
+    /// token is still refused.
+    Foreign,
 }
 
 impl KeyPurpose {
@@ -115,6 +152,7 @@ impl KeyPurpose {
         match self {
             KeyPurpose::Access => "access",
             KeyPurpose::Refresh => "refresh",
+            KeyPurpose::Foreign => "foreign",
         }
     }
 }

@@ -425,6 +425,12 @@ fn token_type(purpose: KeyPurpose, marked: Option<TokenType>) -> Result<TokenTyp
             Err("a refresh token sealed with an access-token key")
         }
         (KeyPurpose::Access, None) => Err("a JWT without an at+jwt typ"),
+        // Another issuer's key: `jwt::open` marks `typ` JWT, at+jwt or none as an access token.
+        (KeyPurpose::Foreign, Some(TokenType::Access)) => Ok(TokenType::Access),
+        (KeyPurpose::Foreign, Some(TokenType::Refresh)) => {
+            Err("a refresh token under another issuer's key")
+        }
+        (KeyPurpose::Foreign, None) => Err("a JWT whose typ names another kind of token"),
     }
 }
 

@@ -56,7 +56,7 @@ fn paserk_export_lets_a_peer_verify_v4_public() {
 
 #[test]
 fn secret_exports_round_trip_and_mint_identically_verifiable_tokens() {
-    for alg in Algorithm::ALL {
+    for alg in Algorithm::MINTED {
         let key = Key::generate(alg).unwrap();
         let via_jwk = Key::from_jwk(&key.to_secret_jwk().unwrap()).unwrap();
         assert_eq!(via_jwk.kid(), key.kid());

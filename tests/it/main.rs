@@ -5,6 +5,7 @@ mod common;
 
 mod cache;
 mod errors;
+mod foreign;
 mod formats;
 mod keys;
 mod rotation;
