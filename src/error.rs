@@ -175,6 +175,12 @@ pub enum Error {
         /// How long the replica has gone without a successful synchronization, in seconds.
         stale_for_secs: u64,
     },
+
+    /// A remote JWK Set (or the OpenID Connect discovery document that names it) could not be
+    /// fetched or read: connection, timeout, status, size, JSON, or a discovery `issuer` other
+    /// than the configured one. Verification goes on with the last good set; retry later.
+    #[error("remote key set unavailable: {0}")]
+    JwksUnavailable(String),
 }
 
 impl Error {
@@ -207,6 +213,7 @@ impl Error {
             Error::Io(_) => "io",
             Error::StoreUnavailable(_) => "store_unavailable",
             Error::RevocationUnavailable { .. } => "revocation_unavailable",
+            Error::JwksUnavailable(_) => "jwks_unavailable",
         }
     }
 
@@ -215,7 +222,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::StoreUnavailable(_) | Error::RevocationUnavailable { .. }
+            Error::StoreUnavailable(_)
+                | Error::RevocationUnavailable { .. }
+                | Error::JwksUnavailable(_)
         )
     }
 
@@ -247,6 +256,7 @@ impl Error {
         "io",
         "store_unavailable",
         "revocation_unavailable",
+        "jwks_unavailable",
     ];
 
     /// The message without the category its [`kind`](Error::kind) already names: what the CLI
@@ -258,7 +268,10 @@ impl Error {
             | Error::InvalidKey(r)
             | Error::Crypto(r)
             | Error::Corrupt(r) => (*r).to_owned(),
-            Error::Config(m) | Error::Io(m) | Error::StoreUnavailable(m) => m.clone(),
+            Error::Config(m)
+            | Error::Io(m)
+            | Error::StoreUnavailable(m)
+            | Error::JwksUnavailable(m) => m.clone(),
             Error::RevocationUnavailable { stale_for_secs } => {
                 format!("the revocation replica has not synchronized for {stale_for_secs} s")
             }

@@ -54,6 +54,8 @@ pub mod clock;
 pub mod dangerous;
 mod encoding;
 pub mod error;
+#[cfg(feature = "jwks-remote")]
+mod fetch;
 pub mod file_lock;
 mod format;
 #[cfg(feature = "fuzzing")]

@@ -39,7 +39,7 @@ pub(crate) fn status_of(e: &Error) -> (StatusCode, Option<Challenge>) {
     use Error as E;
     match e {
         E::ReauthRequired => (StatusCode::UNAUTHORIZED, Some(Challenge::StepUp)),
-        E::RevocationUnavailable { .. } | E::StoreUnavailable(_) => {
+        E::RevocationUnavailable { .. } | E::StoreUnavailable(_) | E::JwksUnavailable(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, None)
         }
         E::SessionLimit => (StatusCode::TOO_MANY_REQUESTS, None),

@@ -17,6 +17,8 @@ mod key;
 mod keyring;
 pub(crate) mod material;
 mod paserk;
+#[cfg(feature = "jwks-remote")]
+mod remote;
 
 use std::fmt;
 
@@ -24,6 +26,8 @@ pub use jwk::SkippedKey;
 pub use key::Key;
 pub(crate) use keyring::KeySet;
 pub use keyring::{KeyRing, KeyState, KeyStatus};
+#[cfg(feature = "jwks-remote")]
+pub use remote::{RemoteJwks, RemoteJwksOptions};
 
 use crate::error::{Error, Result};
 

@@ -107,6 +107,8 @@ pub struct Verifier {
     audience: Option<String>,
     revocations: Option<Arc<dyn RevocationCheck>>,
     cache: Option<Arc<VerifiedCache>>,
+    #[cfg(feature = "jwks-remote")]
+    remote: Option<Arc<crate::keys::RemoteJwks>>,
 }
 
 impl Verifier {
@@ -127,7 +129,22 @@ impl Verifier {
             audience: None,
             revocations: None,
             cache: None,
+            #[cfg(feature = "jwks-remote")]
+            remote: None,
         }
+    }
+
+    /// A verifier over another issuer's keys, fetched from its JWK Set (feature
+    /// `jwks-remote`). [`verify_access_async`](Verifier::verify_access_async) refetches the set
+    /// when a token names a kid it does not hold (at most once per cooldown, one fetch for all
+    /// waiting verifications) and in the background when the set is older than its maximum age;
+    /// the blocking [`verify_access`](Verifier::verify_access) uses the keys already fetched and
+    /// never fetches. Set the issuer and audience you expect, as always.
+    #[cfg(feature = "jwks-remote")]
+    pub fn with_remote_keys(remote: Arc<crate::keys::RemoteJwks>) -> Verifier {
+        let mut v = Verifier::new(remote.keys().clone());
+        v.remote = Some(remote);
+        v
     }
 
     /// Remembers up to about `capacity` verified access tokens, so a token sent again is not
@@ -236,6 +253,23 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<K, C>> {
+        #[cfg(feature = "jwks-remote")]
+        let checked = match (&self.remote, self.check_token::<K>(token)) {
+            (Some(remote), Err(e)) if matches!(e, Error::UnknownKey { kid: Some(_) }) => {
+                if remote.refresh_for_unknown_kid().await {
+                    self.check_token::<K>(token)?
+                } else {
+                    return Err(e);
+                }
+            }
+            (remote, other) => {
+                if let Some(remote) = remote {
+                    remote.refresh_if_old();
+                }
+                other?
+            }
+        };
+        #[cfg(not(feature = "jwks-remote"))]
         let checked = self.check_token::<K>(token)?;
         if let Some(list) = self.revocation_check()?
             && list.check_async(checked.facts()).await?
