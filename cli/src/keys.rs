@@ -66,6 +66,32 @@ pub struct ImportSource {
     pub paserk_file: Option<PathBuf>,
 }
 
+/// `import --jwks`: every usable key of another issuer's JWK Set, for verification only; one
+/// `warning: skipped KID: reason` line on stderr per key keycard cannot use.
+pub fn import_jwks(path: &Path, set: &Path, wait: Duration) -> Result<String, Failure> {
+    let text = std::fs::read_to_string(set).map_err(|e| io_error(set, e))?;
+    let mut imported = Vec::new();
+    let skipped = edit(path, wait, |ring| {
+        let before: Vec<String> = ring.statuses().iter().map(|s| s.kid.to_string()).collect();
+        let skipped = ring.add_foreign_jwk_set(&text)?;
+        imported = ring
+            .statuses()
+            .iter()
+            .map(|s| s.kid.to_string())
+            .filter(|k| !before.contains(k))
+            .collect();
+        Ok(skipped)
+    })?;
+    for s in skipped {
+        eprintln!(
+            "warning: skipped {}: {}",
+            s.kid.as_deref().unwrap_or("(no kid)"),
+            s.reason
+        );
+    }
+    Ok(imported.iter().map(|k| format!("{k}\n")).collect())
+}
+
 pub fn import(
     path: &Path,
     kid_arg: &str,

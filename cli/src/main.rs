@@ -53,19 +53,25 @@ enum Command {
         #[arg(long, allow_hyphen_values = true)]
         kid: Option<String>,
     },
-    /// Add a key from a JWK file (public or private) or a PASERK.
+    /// Add a key from a JWK file (public or private) or a PASERK, or every usable key of
+    /// another issuer's JWK Set (verify only).
     #[command(
-        after_help = "Example: keycard import --keys keys.json --kid partner-1 --jwk partner.jwk --alg EdDSA\n         keycard import --keys keys.json --kid k4.lid.… --paserk-file local.paserk\n         keycard import --keys keys.json --kid k4.lid.… --paserk - < local.paserk"
+        after_help = "Example: keycard import --keys keys.json --kid partner-1 --jwk partner.jwk --alg EdDSA\n         keycard import --keys keys.json --kid k4.lid.… --paserk-file local.paserk\n         keycard import --keys keys.json --kid k4.lid.… --paserk - < local.paserk\n         keycard import --keys keys.json --jwks idp-jwks.json"
     )]
     Import {
         #[command(flatten)]
         keys: KeysArg,
-        /// Key id to file it under (for PASETO keys, their PASERK id).
-        #[arg(long, allow_hyphen_values = true)]
-        kid: String,
+        /// Key id to file it under (for PASETO keys, their PASERK id); with --jwks, each key
+        /// keeps its own.
+        #[arg(long, allow_hyphen_values = true, required_unless_present = "jwks")]
+        kid: Option<String>,
         /// A JWK file.
-        #[arg(long, conflicts_with_all = ["paserk", "paserk_file"], required_unless_present_any = ["paserk", "paserk_file"])]
+        #[arg(long, conflicts_with_all = ["paserk", "paserk_file", "jwks"], required_unless_present_any = ["paserk", "paserk_file", "jwks"])]
         jwk: Option<PathBuf>,
+        /// Another issuer's JWK Set file: every usable public key is imported for verification
+        /// only; keys keycard cannot use are skipped with a warning each.
+        #[arg(long, conflicts_with_all = ["paserk", "paserk_file", "kid", "alg", "active"])]
+        jwks: Option<PathBuf>,
         /// A PASERK (k4.public., k4.secret. or k4.local.), or - to read it from stdin. A secret
         /// PASERK given here is visible in `ps` and shell history: prefer --paserk-file or stdin.
         #[arg(long, conflicts_with = "paserk_file", allow_hyphen_values = true)]
@@ -131,10 +137,23 @@ enum Command {
         kid: Option<String>,
     },
     /// Verify an access token exactly as the library does; print its claims.
-    #[command(after_help = "Example: keycard verify --keys keys.json --aud api \"$TOKEN\"")]
+    #[command(
+        after_help = "Example: keycard verify --keys keys.json --aud api \"$TOKEN\"\n         keycard verify --issuer-url https://idp.example --aud api \"$TOKEN\""
+    )]
     Verify {
-        #[command(flatten)]
-        keys: KeysArg,
+        /// The key-set file (a JWK Set).
+        #[arg(long = "keys", required_unless_present_any = ["jwks_url", "issuer_url"], conflicts_with_all = ["jwks_url", "issuer_url"])]
+        keys: Option<PathBuf>,
+        /// Verify against the JWK Set at this URL (fetched once; 10 s timeout; 1 MiB at most).
+        #[arg(long, conflicts_with = "issuer_url")]
+        jwks_url: Option<String>,
+        /// Verify against an issuer found by OpenID Connect discovery; its `issuer` must equal
+        /// this URL, and so must the token's `iss`.
+        #[arg(long)]
+        issuer_url: Option<String>,
+        /// Permit plain http for --jwks-url / --issuer-url (loopback tests only).
+        #[arg(long)]
+        allow_http: bool,
         #[command(flatten)]
         checks: ChecksArgs,
         /// A revocation file (written by `keycard revoke`).
@@ -284,18 +303,25 @@ fn run(command: Command, wait: std::time::Duration) -> Result<Zeroizing<String>,
         Command::Keygen { keys, alg, kid } => keys::keygen(&keys.path, &alg, kid.as_deref(), wait)?,
         Command::Import {
             keys,
+            jwks: Some(set),
+            ..
+        } => keys::import_jwks(&keys.path, &set, wait)?,
+        Command::Import {
+            keys,
             kid,
             jwk,
             paserk,
             paserk_file,
             alg,
             active,
+            jwks: None,
         } => {
             let source = keys::ImportSource {
                 jwk,
                 paserk,
                 paserk_file,
             };
+            let kid = kid.ok_or_else(|| usage("--kid is required"))?;
             keys::import(&keys.path, &kid, source, alg.as_deref(), active, wait)?
         }
         Command::Keys(KeysCommand::List { keys }) => keys::list(&keys.path)?,
@@ -328,15 +354,25 @@ fn run(command: Command, wait: std::time::Duration) -> Result<Zeroizing<String>,
         )?,
         Command::Verify {
             keys,
+            jwks_url,
+            issuer_url,
+            allow_http,
             checks,
             revocations,
             token,
-        } => tokens::verify(
-            &keys.path,
-            &checks.resolve()?,
-            revocations.as_deref(),
-            &token,
-        )?,
+        } => {
+            let source = match (keys, jwks_url, issuer_url) {
+                (Some(path), None, None) => tokens::KeySource::File(path),
+                (None, Some(url), None) => tokens::KeySource::JwksUrl { url, allow_http },
+                (None, None, Some(url)) => tokens::KeySource::Issuer { url, allow_http },
+                _ => {
+                    return Err(usage(
+                        "give exactly one of --keys, --jwks-url and --issuer-url",
+                    ));
+                }
+            };
+            tokens::verify(&source, checks.resolve()?, revocations.as_deref(), &token)?
+        }
         Command::Inspect { token } => tokens::inspect(&token)?,
         Command::Revoke {
             revocations,

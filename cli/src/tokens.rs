@@ -73,9 +73,46 @@ pub struct Checks {
     pub format: Option<String>,
 }
 
-fn verifier(keys: &Path, c: &Checks) -> Result<Verifier, Failure> {
-    let ring = Arc::new(load_keys(keys, false)?);
-    let mut v = Verifier::new(ring).with_leeway(c.leeway);
+/// Where `verify` takes its keys from.
+pub enum KeySource {
+    /// A key-set file.
+    File(std::path::PathBuf),
+    /// A remote JWK Set.
+    JwksUrl { url: String, allow_http: bool },
+    /// An issuer, by OpenID Connect discovery.
+    Issuer { url: String, allow_http: bool },
+}
+
+/// A verifier over a remote JWK Set: one fetch now (10 s, 1 MiB), nothing afterwards.
+fn remote_verifier(url: &str, allow_http: bool, discover: bool) -> Result<Verifier, Failure> {
+    use keycard::keys::{RemoteJwks, RemoteJwksOptions};
+    let mut opts = RemoteJwksOptions::default()
+        .timeout(Duration::from_secs(10))
+        .max_bytes(1 << 20);
+    if allow_http {
+        opts = opts.allow_http();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("io: cannot start the HTTP client: {e}")))?;
+    let jwks = runtime.block_on(async {
+        if discover {
+            RemoteJwks::discover(url, opts).await
+        } else {
+            RemoteJwks::connect(url, opts).await
+        }
+    })?;
+    Ok(Verifier::with_remote_keys(Arc::new(jwks)))
+}
+
+fn verifier(source: &KeySource, c: &Checks) -> Result<Verifier, Failure> {
+    let base = match source {
+        KeySource::File(keys) => Verifier::new(Arc::new(load_keys(keys, false)?)),
+        KeySource::JwksUrl { url, allow_http } => remote_verifier(url, *allow_http, false)?,
+        KeySource::Issuer { url, allow_http } => remote_verifier(url, *allow_http, true)?,
+    };
+    let mut v = base.with_leeway(c.leeway);
     if let Some(iss) = &c.iss {
         v = v.with_issuer(iss.clone());
     }
@@ -89,12 +126,25 @@ fn verifier(keys: &Path, c: &Checks) -> Result<Verifier, Failure> {
 }
 
 pub fn verify(
-    keys: &Path,
-    checks: &Checks,
+    source: &KeySource,
+    mut checks: Checks,
     revocations: Option<&Path>,
     token: &str,
 ) -> Result<String, Failure> {
-    let mut v = verifier(keys, checks)?;
+    if let KeySource::Issuer { url, .. } = source {
+        // The token must come from the issuer whose keys verify it.
+        match &checks.iss {
+            Some(iss) if iss != url => {
+                return Err(usage(format!(
+                    "--iss `{iss}` differs from --issuer-url `{url}`"
+                )));
+            }
+            _ => checks.iss = Some(url.clone()),
+        }
+    }
+    let checks = &checks;
+    let token = token_arg(token)?;
+    let mut v = verifier(source, checks)?;
     if let Some(path) = revocations {
         let list = RevocationList::load(path)?;
         if checks.leeway > list.max_leeway() {
@@ -107,7 +157,6 @@ pub fn verify(
         }
         v = v.with_revocations(Arc::new(list));
     }
-    let token = token_arg(token)?;
     let verified = v
         .verify_access::<Map<String, Value>>(&token)
         .map_err(Failure::Rejected)?;
@@ -193,7 +242,7 @@ pub fn revoke(
             session,
         } => {
             let token = token_arg(&token)?;
-            let v = verifier(&keys, &checks)?
+            let v = verifier(&KeySource::File(keys.clone()), &checks)?
                 .verify_access::<keycard::NoCustomClaims>(&token)
                 .map_err(Failure::Rejected)?;
             let exp = v.claims().expires_at();
