@@ -2,8 +2,11 @@
 //! discovery documents, Token Status Lists.
 //!
 //! - HTTPS only unless plain `http` is explicitly allowed (loopback demos and tests);
-//! - rustls with the ring provider and Mozilla's root certificates (`webpki-roots`): no OpenSSL,
-//!   no system trust store, the same trust on every machine;
+//! - hyper's client with rustls, the ring provider and Mozilla's root certificates
+//!   (`webpki-roots`): no OpenSSL, no system trust store (the same trust on every machine), and no
+//!   process-wide TLS provider installed behind the application's back (why not reqwest: its
+//!   rustls mode without aws-lc makes every other reqwest client in the build depend on such a
+//!   global provider);
 //! - no redirects (a redirect could take a fetch to plain http or to another host); no proxy from
 //!   the environment; no cookies;
 //! - a whole-request timeout, and a size limit enforced while the body streams in (a
@@ -15,6 +18,12 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
 /// Why a fetch failed, for the caller to map to its error kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +50,22 @@ impl std::fmt::Display for FetchError {
 }
 
 /// An HTTP client with the rules above.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Fetcher {
-    client: reqwest::Client,
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
     allow_http: bool,
     max_bytes: usize,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("allow_http", &self.allow_http)
+            .field("max_bytes", &self.max_bytes)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl Fetcher {
@@ -63,19 +83,18 @@ impl Fetcher {
         .map_err(|e| FetchError::Transport(format!("TLS configuration: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("keycard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::Transport(format!("HTTP client: {e}")))?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            // Plain http is refused (or allowed) by `check_url`, before any connection.
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new()).build(https);
         Ok(Fetcher {
             client,
             allow_http,
             max_bytes,
+            timeout,
         })
     }
 
@@ -107,45 +126,51 @@ impl Fetcher {
     /// GETs `url` and returns its body.
     pub(crate) async fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, FetchError> {
         self.check_url(url)?;
-        let mut response = self
-            .client
-            .get(url)
-            .header(reqwest::header::ACCEPT, accept)
-            .send()
-            .await
-            .map_err(|e| FetchError::Transport(transport(&e)))?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(FetchError::Status(status));
-        }
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_bytes as u64)
-        {
-            return Err(FetchError::TooLarge(self.max_bytes));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| FetchError::Transport(transport(&e)))?
-        {
-            if body.len() + chunk.len() > self.max_bytes {
+        let uri: hyper::Uri = url.parse().map_err(|_| {
+            FetchError::Refused(format!("`{}` is not a URL", crate::error::sanitize(url)))
+        })?;
+        let request = hyper::Request::get(uri)
+            .header(hyper::header::ACCEPT, accept)
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("keycard/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::<Bytes>::new())
+            .map_err(|_| FetchError::Refused("a request that cannot be built".into()))?;
+        let work = async {
+            let response = self.client.request(request).await.map_err(|e| {
+                FetchError::Transport(if e.is_connect() {
+                    "cannot connect".to_owned()
+                } else {
+                    "transport error".to_owned()
+                })
+            })?;
+            let status = response.status().as_u16();
+            if status != 200 {
+                return Err(FetchError::Status(status));
+            }
+            let declared = response
+                .headers()
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > self.max_bytes as u64) {
                 return Err(FetchError::TooLarge(self.max_bytes));
             }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
-}
-
-/// A transport error's text without the URL's query (reqwest prints the URL).
-fn transport(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        "transport error".to_owned()
+            let body = Limited::new(response.into_body(), self.max_bytes)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<LengthLimitError>().is_some() {
+                        FetchError::TooLarge(self.max_bytes)
+                    } else {
+                        FetchError::Transport("transport error".to_owned())
+                    }
+                })?;
+            Ok(body.to_bytes().to_vec())
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| FetchError::Transport("timed out".to_owned()))?
     }
 }

@@ -395,6 +395,7 @@ fn refresh_family() -> crate::refresh::Family {
         auth_time: at(-100),
         claims: Map::new(),
         context: Default::default(),
+        status: None,
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::claims::StatusRef;
 use crate::claims::time_claim::TimeEncoding;
 use crate::claims::{
     Access, Audience, Claims, MAX_AUDIENCES, MAX_NAME_LEN, NoCustomClaims, Refresh, SessionId,
@@ -134,6 +135,7 @@ pub struct MintRequest<'a, K: TokenKind, C> {
     format: Format,
     ttl: Duration,
     auth_time: Option<Timestamp>,
+    status: Option<StatusRef>,
     kid: Option<&'a Kid>,
     /// Set by the session layer to re-derive a refresh token exactly: (jti, iat, exp).
     fixed: Option<(TokenId, Timestamp, Timestamp)>,
@@ -153,6 +155,7 @@ impl<'a, K: TokenKind> MintRequest<'a, K, NoCustomClaims> {
             },
             ttl,
             auth_time: None,
+            status: None,
             kid: None,
             fixed: None,
             _kind: PhantomData,
@@ -172,6 +175,7 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
             format: self.format,
             ttl: self.ttl,
             auth_time: self.auth_time,
+            status: self.status,
             kid: self.kid,
             fixed: self.fixed,
             _kind: PhantomData,
@@ -200,6 +204,12 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
     /// `auth_time`: when the user last proved their credentials.
     pub fn auth_time(mut self, t: Timestamp) -> Self {
         self.auth_time = Some(t);
+        self
+    }
+
+    /// `status`: where this token's revocation status is published (IETF Token Status List).
+    pub fn status(mut self, status: StatusRef) -> Self {
+        self.status = Some(status);
         self
     }
 
@@ -247,6 +257,7 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
             jti,
             sid: Some(self.sid.unwrap_or_else(SessionId::random)),
             auth_time: self.auth_time,
+            status: self.status.clone(),
             custom: CustomRef(self.custom),
         };
         let payload = claims.to_json(TimeEncoding::of(self.format))?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::claims::{Access, AccessToken, RefreshToken, SessionId, TokenId};
+use crate::claims::{Access, AccessToken, RefreshToken, SessionId, StatusRef, TokenId};
 use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
 use crate::issue::Issuer;
@@ -74,6 +74,15 @@ struct Config {
     access_format: Format,
     limit: Option<SessionLimit>,
     anomaly: AnomalyPolicy,
+    /// The Token Status List this keycard publishes, when it does.
+    status: Option<StatusConfig>,
+}
+
+/// Where the Token Status List is published, and how long it may be cached.
+#[derive(Clone, Debug)]
+struct StatusConfig {
+    uri: String,
+    ttl: Duration,
 }
 
 /// Builds a [`Keycard`]; every setting has a safe default.
@@ -91,6 +100,42 @@ pub struct KeycardBuilder {
 }
 
 impl KeycardBuilder {
+    /// Publishes a Token Status List at `uri` (feature `status-list`; see [`crate::status`]):
+    /// every session gets an index, every access token carries
+    /// `status: {status_list: {idx, uri}}`, and logouts, logout-all, session deletes, evictions
+    /// and reuse detection set the session's bit. Serve [`Keycard::status_list_token_async`] at
+    /// `uri`. The store must keep a status table (the memory and Redis stores do).
+    #[cfg(feature = "status-list")]
+    pub fn status_list(mut self, uri: impl Into<String>) -> Self {
+        let ttl = self
+            .cfg
+            .status
+            .as_ref()
+            .map_or(Duration::from_secs(30), |s| s.ttl);
+        self.cfg.status = Some(StatusConfig {
+            uri: uri.into(),
+            ttl,
+        });
+        self
+    }
+
+    /// How long verifiers may cache the status list (its `ttl`; default 30 s, at least 1 s):
+    /// a logout reaches them within it (plus their refetch cooldown).
+    #[cfg(feature = "status-list")]
+    pub fn status_list_ttl(mut self, ttl: Duration) -> Self {
+        let ttl = ttl.max(Duration::from_secs(1));
+        match &mut self.cfg.status {
+            Some(s) => s.ttl = ttl,
+            None => {
+                self.cfg.status = Some(StatusConfig {
+                    uri: String::new(),
+                    ttl,
+                })
+            }
+        }
+        self
+    }
+
     /// Remembers up to `capacity` verified access tokens so a token sent again skips the
     /// signature check (off by default); every other check, revocation included, still runs.
     /// See [`Verifier::with_cache`].
@@ -202,6 +247,11 @@ impl KeycardBuilder {
         if cfg.idle > cfg.absolute {
             return Err(Error::Config(
                 "idle_timeout exceeds absolute_timeout".into(),
+            ));
+        }
+        if cfg.status.as_ref().is_some_and(|s| s.uri.is_empty()) {
+            return Err(Error::Config(
+                "status_list_ttl without status_list(uri)".into(),
             ));
         }
         if cfg.grace >= cfg.idle {
@@ -325,6 +375,7 @@ impl Keycard {
                 access_format: Format::Jwt,
                 limit: None,
                 anomaly: AnomalyPolicy::Allow,
+                status: None,
             },
             hook: None,
         }
@@ -466,6 +517,7 @@ impl Keycard {
                 now = now.saturating_add(Duration::from_secs(1));
             }
             let absolute_deadline = now.saturating_add(self.cfg.absolute);
+            let status = self.new_status(absolute_deadline).await?;
             let family = Family {
                 sid: SessionId::random(),
                 sub: sub.to_owned(),
@@ -477,12 +529,23 @@ impl Keycard {
                 auth_time: now,
                 claims,
                 context: context.cloned().unwrap_or_default(),
+                status,
             };
             // Mint first: a family is only stored once its tokens exist. The session limit is
             // checked and the family added in one atomic step of the store.
-            let pair = self.pair(&family, now)?;
+            let pair = match self.pair(&family, now) {
+                Ok(pair) => pair,
+                Err(e) => {
+                    self.free_status(&family).await?;
+                    return Err(e);
+                }
+            };
             match self.store.insert(&family, self.cfg.limit).await? {
-                Admission::Refused => return Err(Error::SessionLimit),
+                Admission::Refused => {
+                    // No token naming the index left this function: it may be reused at once.
+                    self.free_status(&family).await?;
+                    return Err(Error::SessionLimit);
+                }
                 Admission::Admitted { evicted } => {
                     self.revoke_removed(&evicted, Some(RevokeReason::Evicted))
                         .await?;
@@ -505,6 +568,7 @@ impl Keycard {
             subject: sub,
             issued_at: now,
             expires_at: now,
+            status: None,
         };
         self.store.revocations().check_async(facts).await
     }
@@ -650,8 +714,15 @@ impl Keycard {
             .session(family.sid.clone())
             .format(self.cfg.access_format)
             .auth_time(family.auth_time)
-            .fixed(TokenId::random(), now, access_exp)
-            .mint()?;
+            .fixed(TokenId::random(), now, access_exp);
+        let access = match (&self.cfg.status, family.status) {
+            (Some(cfg), Some(idx)) => access.status(StatusRef {
+                idx: u64::from(idx),
+                uri: cfg.uri.clone(),
+            }),
+            _ => access,
+        }
+        .mint()?;
         let refresh = self
             .issuer
             .refresh(&family.sub)
@@ -698,6 +769,73 @@ impl Keycard {
         Ok(family)
     }
 
+    /// How long after a session ends no token can name its status index any more: its last
+    /// access token's lifetime and the leeway, plus the list's `ttl` (no cached list still shows
+    /// the old session) and a minute.
+    fn status_reuse_delay(&self) -> Duration {
+        let ttl = self.cfg.status.as_ref().map_or(Duration::ZERO, |s| s.ttl);
+        self.cfg.access_ttl + self.verifier.leeway() + ttl + Duration::from_secs(60)
+    }
+
+    /// A status index for a new session ending by `absolute_deadline`, when a list is published.
+    async fn new_status(&self, absolute_deadline: Timestamp) -> Result<Option<u32>> {
+        if self.cfg.status.is_none() {
+            return Ok(None);
+        }
+        let mut random = [0u8; 8];
+        crate::keys::material::os_random(&mut random)?;
+        let reusable = absolute_deadline.saturating_add(self.status_reuse_delay());
+        let idx = self
+            .store
+            .status_allocate(u64::from_le_bytes(random), reusable)
+            .await?;
+        Ok(Some(idx))
+    }
+
+    /// Gives back the index of a session that never handed out a token.
+    async fn free_status(&self, family: &Family) -> Result<()> {
+        if let Some(idx) = family.status {
+            self.store.status_mark(&[(idx, self.now())]).await?;
+        }
+        Ok(())
+    }
+
+    /// The Token Status List Token (feature `status-list`): a JWT with `typ: statuslist+jwt`,
+    /// signed with the active JWT key, `sub` = the list's URI, `iat` now, `ttl` as configured,
+    /// `exp` four `ttl`s later (at least a minute), and every session's bit. Serve it at the
+    /// URI with `Content-Type: application/statuslist+jwt`.
+    #[cfg(feature = "status-list")]
+    pub async fn status_list_token_async(&self) -> Result<String> {
+        let cfg = self.cfg.status.as_ref().ok_or_else(|| {
+            Error::Config("this keycard publishes no status list (status_list(uri))".into())
+        })?;
+        let bits = crate::status::StatusBits::new(1, self.store.status_bits().await?)?;
+        let key = self
+            .issuer
+            .keys()
+            .active(Format::Jwt)
+            .ok_or_else(|| Error::Config("no active JWT key to sign the status list".into()))?;
+        crate::status::mint_status_list(
+            &key,
+            &cfg.uri,
+            &bits,
+            self.now(),
+            cfg.ttl,
+            (cfg.ttl * 4).max(Duration::from_secs(60)),
+        )
+    }
+
+    /// [`Keycard::status_list_token_async`], blocking.
+    #[cfg(feature = "status-list")]
+    pub fn status_list_token(&self) -> Result<String> {
+        self.wait(self.status_list_token_async())
+    }
+
+    /// The URI of the published status list, if any.
+    pub fn status_list_uri(&self) -> Option<&str> {
+        self.cfg.status.as_ref().map(|s| s.uri.as_str())
+    }
+
     /// Revokes every token of families already removed from the store, each until its absolute
     /// deadline (no token of a family expires later).
     async fn revoke_removed(
@@ -716,6 +854,16 @@ impl Keycard {
             })
             .collect();
         self.store.revoke(&revocations).await?;
+        if self.cfg.status.is_some() {
+            let reusable = self.now().saturating_add(self.status_reuse_delay());
+            let marks: Vec<(u32, Timestamp)> = families
+                .iter()
+                .filter_map(|f| f.status.map(|idx| (idx, reusable)))
+                .collect();
+            if !marks.is_empty() {
+                self.store.status_mark(&marks).await?;
+            }
+        }
         if let Some(reason) = reason {
             for f in families {
                 self.emit(SessionEvent::Revoked {
@@ -843,6 +991,7 @@ impl Keycard {
                 auth_time: old.auth_time,
                 claims,
                 context: old.context.clone(),
+                status: self.new_status(old.absolute_deadline).await?,
             };
             let pair = self.pair(&family, now)?;
             self.store.insert(&family, None).await?;
@@ -907,6 +1056,9 @@ impl Keycard {
     pub async fn maintain_async(&self) -> Result<(usize, usize)> {
         let pruned = self.store.maintain().await?;
         let now = self.now();
+        if self.cfg.status.is_some() {
+            self.store.status_reclaim(now).await?;
+        }
         let expired = self.store.remove_expired(now).await?;
         for f in &expired {
             let timeout = if now >= f.absolute_deadline {

@@ -68,12 +68,14 @@ mod keycard;
 pub mod keys;
 pub mod refresh;
 pub mod revocation;
+#[cfg(feature = "status-list")]
+pub mod status;
 pub mod stores;
 mod verify;
 
 pub use claims::{
-    Access, AccessToken, Audience, Claims, NoCustomClaims, Refresh, RefreshToken, SessionId, Token,
-    TokenId, TokenKind,
+    Access, AccessToken, Audience, Claims, NoCustomClaims, Refresh, RefreshToken, SessionId,
+    StatusRef, Token, TokenId, TokenKind,
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};

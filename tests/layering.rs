@@ -24,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("issue", &["keys", "claims", "format"]),
     ("verify", &["keys", "claims", "format"]),
     ("dangerous", &["keys", "format"]),
+    ("status", &["keys", "claims", "format", "verify"]),
     ("revocation", &["keys", "claims", "verify"]),
     ("refresh", &["keys", "claims", "verify", "revocation"]),
     (
@@ -40,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "refresh",
             "revocation",
             "stores",
+            "status",
         ],
     ),
     // Integrations are leaves of the flow: they may use everything, and nothing uses them.
@@ -54,6 +56,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "revocation",
             "stores",
             "keycard",
+            "status",
         ],
     ),
 ];

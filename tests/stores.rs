@@ -276,8 +276,149 @@ fn the_async_api(make: MakeStore) {
 /// One test of the suite: it gets the store to run against.
 type SuiteTest = fn(MakeStore);
 
+// --- Token Status List (feature status-list): the store's status table.
+
+#[cfg(feature = "status-list")]
+const LIST: &str = "https://auth.test/statuslists/1";
+
+/// The published list, verified, as statuses by index.
+#[cfg(feature = "status-list")]
+fn published(w: &World) -> keycard::status::StatusBits {
+    let token = w.kc.status_list_token().unwrap();
+    let v =
+        keycard::Verifier::new(w.kc.issuer().keys().clone()).with_clock(Arc::new(w.clock.clone()));
+    let list = keycard::status::verify_status_list(&v, &token, LIST, 1 << 20).unwrap();
+    assert_eq!(list.ttl, Some(Duration::from_secs(30)));
+    list.bits
+}
+
+#[cfg(feature = "status-list")]
+fn idx_of(w: &World, access: &keycard::AccessToken) -> u64 {
+    let v = w.kc.verify::<NoCustomClaims>(access.as_str()).unwrap();
+    let st = v.claims().status().expect("a status claim").clone();
+    assert_eq!(st.uri, LIST);
+    st.idx
+}
+
+#[cfg(feature = "status-list")]
+fn status_bits_follow_sessions(make: MakeStore) {
+    let w = world(make, |b| b.status_list(LIST));
+    let a1 = w.kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    let a2 = w.kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    let b1 = w.kc.login("bob", &NoCustomClaims {}, None).unwrap();
+    let (i1, i2, ib) = (
+        idx_of(&w, &a1.access),
+        idx_of(&w, &a2.access),
+        idx_of(&w, &b1.access),
+    );
+    assert!(i1 != i2 && i2 != ib && i1 != ib, "{i1} {i2} {ib}");
+    // A refresh keeps the session's index.
+    let a1b = w.kc.refresh(a1.refresh.as_str(), None).unwrap();
+    assert_eq!(idx_of(&w, &a1b.access), i1);
+    let l = published(&w);
+    assert!([i1, i2, ib].iter().all(|i| l.get(*i) == Some(0)));
+    assert_eq!(l.len(), 1 << 17, "the initial list size");
+    // Logout sets one bit.
+    let v = w.kc.verify::<NoCustomClaims>(a1b.access.as_str()).unwrap();
+    w.kc.logout(&v).unwrap();
+    let l = published(&w);
+    assert_eq!(
+        (l.get(i1), l.get(i2), l.get(ib)),
+        (Some(1), Some(0), Some(0))
+    );
+    // Log out everywhere sets the subject's.
+    w.kc.logout_all("alice").unwrap();
+    let l = published(&w);
+    assert_eq!(
+        (l.get(i1), l.get(i2), l.get(ib)),
+        (Some(1), Some(1), Some(0))
+    );
+    // A detected reuse sets the session's.
+    let b2 = w.kc.refresh(b1.refresh.as_str(), None).unwrap();
+    w.clock.advance(Duration::from_secs(11));
+    assert_eq!(
+        kind(w.kc.refresh(b1.refresh.as_str(), None)),
+        "refresh_reuse_detected"
+    );
+    assert_eq!(published(&w).get(ib), Some(1));
+    drop(b2);
+}
+
+#[cfg(feature = "status-list")]
+fn status_indices_are_reused_only_after_their_tokens_expired(make: MakeStore) {
+    let w = world(make, |b| {
+        b.status_list(LIST).session_limit(1000, LimitPolicy::Reject)
+    });
+    let first: Vec<_> = (0..40)
+        .map(|i| {
+            w.kc.login(&format!("user{i}"), &NoCustomClaims {}, None)
+                .unwrap()
+        })
+        .collect();
+    let ended: std::collections::HashSet<u64> =
+        first.iter().map(|p| idx_of(&w, &p.access)).collect();
+    assert_eq!(ended.len(), 40);
+    for i in 0..40 {
+        w.kc.logout_all(&format!("user{i}")).unwrap();
+    }
+    // Access ttl 5 min + leeway 60 s + list ttl 30 s + 60 s: not yet.
+    w.clock.advance(Duration::from_secs(300 + 60 + 30 + 59));
+    w.kc.maintain().unwrap();
+    let l = published(&w);
+    assert!(
+        ended.iter().all(|i| l.get(*i) == Some(1)),
+        "not reclaimed early"
+    );
+    let second: Vec<_> = (0..40)
+        .map(|i| {
+            w.kc.login(&format!("late{i}"), &NoCustomClaims {}, None)
+                .unwrap()
+        })
+        .collect();
+    for p in &second {
+        assert!(
+            !ended.contains(&idx_of(&w, &p.access)),
+            "an index reused while its tokens could live"
+        );
+    }
+    // Past the delay: reclaimed and cleared; the live sessions keep theirs.
+    w.clock.advance(Duration::from_secs(2));
+    w.kc.maintain().unwrap();
+    let l = published(&w);
+    assert!(
+        ended.iter().all(|i| l.get(*i) == Some(0)),
+        "reclaimed and cleared"
+    );
+    for p in &second {
+        assert!(w.kc.verify::<NoCustomClaims>(p.access.as_str()).is_ok());
+        assert_eq!(l.get(idx_of(&w, &p.access)), Some(0));
+    }
+    // A login refused by the session limit gives its index back at once.
+    let w = world(make, |b| {
+        b.status_list(LIST).session_limit(1, LimitPolicy::Reject)
+    });
+    w.kc.login("solo", &NoCustomClaims {}, None).unwrap();
+    assert_eq!(
+        kind(w.kc.login("solo", &NoCustomClaims {}, None)),
+        "session_limit"
+    );
+    w.kc.maintain().unwrap();
+    let l = published(&w);
+    assert_eq!(
+        (0..l.len() as u64).filter(|i| l.get(*i) == Some(1)).count(),
+        0
+    );
+}
+
 /// Every test of the suite, by name.
 const SUITE: &[(&str, SuiteTest)] = &[
+    #[cfg(feature = "status-list")]
+    ("status_bits_follow_sessions", status_bits_follow_sessions),
+    #[cfg(feature = "status-list")]
+    (
+        "status_indices_are_reused_only_after_their_tokens_expired",
+        status_indices_are_reused_only_after_their_tokens_expired,
+    ),
     ("rotation_and_claims", rotation_and_claims),
     (
         "racing_refreshes_have_one_winner",

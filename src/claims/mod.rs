@@ -31,7 +31,21 @@ pub const REGISTERED: &[&str] = &[
     "jti",
     "sid",
     "auth_time",
+    "status",
 ];
+
+/// Longest status list `uri` accepted, in bytes.
+pub(crate) const MAX_URI_LEN: usize = 2048;
+
+/// Where a token's status lives (IETF Token Status List): bit `idx` of the Status List Token at
+/// `uri`. keycard gives every session one index, so a logout sets one bit for all its tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StatusRef {
+    /// The index of the token's status in the list.
+    pub idx: u64,
+    /// The URI of the Status List Token (its `sub`).
+    pub uri: String,
+}
 
 /// Longest `sub`, `iss` or `aud` entry accepted, in bytes.
 pub(crate) const MAX_NAME_LEN: usize = 1024;
@@ -156,6 +170,7 @@ pub struct Claims<C = NoCustomClaims> {
     pub(crate) jti: TokenId,
     pub(crate) sid: Option<SessionId>,
     pub(crate) auth_time: Option<Timestamp>,
+    pub(crate) status: Option<StatusRef>,
     pub(crate) custom: C,
 }
 
@@ -195,6 +210,11 @@ impl<C> Claims<C> {
     /// `auth_time`: when the user last proved their credentials (OpenID Connect Core §2).
     pub fn auth_time(&self) -> Option<Timestamp> {
         self.auth_time
+    }
+    /// `status.status_list`: where the token's revocation status is published (IETF Token
+    /// Status List), for tokens minted with one.
+    pub fn status(&self) -> Option<&StatusRef> {
+        self.status.as_ref()
     }
     /// The custom claims.
     pub fn custom(&self) -> &C {

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 
 use super::time_claim::{TimeEncoding, TimeSeed};
 use super::{
-    Audience, Claims, MAX_AUDIENCES, MAX_NAME_LEN, REGISTERED, SessionId, TokenId, valid_id,
+    Audience, Claims, MAX_AUDIENCES, MAX_NAME_LEN, MAX_URI_LEN, REGISTERED, SessionId, StatusRef,
+    TokenId, valid_id,
 };
 use crate::clock::Timestamp;
 use crate::encoding::json::{
@@ -53,6 +54,10 @@ impl<C: Serialize> Claims<C> {
             }
             if let Some(t) = self.auth_time {
                 m.serialize_entry("auth_time", &enc.to_json(t))?;
+            }
+            if let Some(st) = &self.status {
+                let list = serde_json::json!({ "status_list": { "idx": st.idx, "uri": st.uri } });
+                m.serialize_entry("status", &list)?;
             }
             for (k, v) in &custom {
                 m.serialize_entry(k, v)?;
@@ -139,6 +144,7 @@ impl RawClaims {
             nbf: r.nbf,
             sid: r.sid,
             auth_time: r.auth_time,
+            status: r.status,
             custom: self.extra,
         })
     }
@@ -159,6 +165,7 @@ impl Claims<Map<String, Value>> {
             jti: self.jti,
             sid: self.sid,
             auth_time: self.auth_time,
+            status: self.status,
             custom,
         })
     }
@@ -176,6 +183,32 @@ struct Registered {
     jti: Option<TokenId>,
     sid: Option<SessionId>,
     auth_time: Option<Timestamp>,
+    status: Option<StatusRef>,
+    status_seen: bool,
+}
+
+/// `status`: an object; when it holds `status_list`, that must be `{"idx": integer >= 0,
+/// "uri": string}` (other members of `status`, other mechanisms, are ignored).
+fn read_status(v: Value) -> std::result::Result<Option<StatusRef>, &'static str> {
+    const BAD: &str = "status.status_list is {idx: a non-negative integer, uri: a string}";
+    let Value::Object(mut status) = v else {
+        return Err("status is not an object");
+    };
+    let Some(list) = status.remove("status_list") else {
+        return Ok(None);
+    };
+    let Value::Object(list) = list else {
+        return Err(BAD);
+    };
+    let idx = list.get("idx").and_then(Value::as_u64).ok_or(BAD)?;
+    let uri = list.get("uri").and_then(Value::as_str).ok_or(BAD)?;
+    if uri.is_empty() || uri.len() > MAX_URI_LEN || idx > u64::from(u32::MAX) {
+        return Err(BAD);
+    }
+    Ok(Some(StatusRef {
+        idx,
+        uri: uri.to_owned(),
+    }))
 }
 
 struct ClaimsSeed {
@@ -217,6 +250,15 @@ impl<'de> Visitor<'de> for ClaimsSeed {
                 Field::Sid => {
                     let id = map.next_value_seed(Ident)?;
                     set_once(&mut r.sid, SessionId(id.into()))?
+                }
+                Field::Status => {
+                    let v = map.next_value_seed(inner)?;
+                    let st = read_status(v).map_err(de::Error::custom)?;
+                    if r.status_seen {
+                        return Err(de::Error::custom(strict::DUPLICATE));
+                    }
+                    r.status_seen = true;
+                    r.status = st;
                 }
                 Field::Other(name) => {
                     let v = map.next_value_seed(inner)?;
@@ -261,6 +303,7 @@ enum Field {
     Jti,
     Sid,
     AuthTime,
+    Status,
     Other(String),
 }
 
@@ -276,6 +319,7 @@ impl Field {
             "jti" => Field::Jti,
             "sid" => Field::Sid,
             "auth_time" => Field::AuthTime,
+            "status" => Field::Status,
             _ => return None,
         })
     }
@@ -444,6 +488,10 @@ mod tests {
             jti: TokenId::random(),
             sid: Some(SessionId::random()),
             auth_time: Some(Timestamp::from_unix(1_699_999_000).unwrap()),
+            status: Some(StatusRef {
+                idx: 42,
+                uri: "https://issuer/statuslists/1".into(),
+            }),
             custom,
         }
     }
@@ -590,5 +638,49 @@ mod tests {
                 .kind(),
             "malformed"
         );
+    }
+
+    #[test]
+    fn the_status_claim_reads_strictly() {
+        let base = r#""sub":"a","exp":1700000300,"iat":1700000000,"jti":"AAAAAAAAAAAAAAAAAAAAAA""#;
+        let ok = |status: &str| {
+            read::<NoCustomClaims>(
+                &format!("{{{base},\"status\":{status}}}"),
+                TimeEncoding::NumericDate,
+            )
+        };
+        let c = ok(r#"{"status_list":{"idx":7,"uri":"https://x/1"}}"#).unwrap();
+        assert_eq!(
+            c.status(),
+            Some(&StatusRef {
+                idx: 7,
+                uri: "https://x/1".into()
+            })
+        );
+        // Another mechanism only: no status list.
+        assert_eq!(ok(r#"{"other":{"x":1}}"#).unwrap().status(), None);
+        for bad in [
+            r#"[]"#,
+            r#"{"status_list":1}"#,
+            r#"{"status_list":{"idx":-1,"uri":"https://x"}}"#,
+            r#"{"status_list":{"idx":1.5,"uri":"https://x"}}"#,
+            r#"{"status_list":{"idx":4294967296,"uri":"https://x"}}"#,
+            r#"{"status_list":{"idx":1}}"#,
+            r#"{"status_list":{"idx":1,"uri":""}}"#,
+            r#"{"status_list":{"idx":1,"uri":7}}"#,
+        ] {
+            assert_eq!(ok(bad).unwrap_err().kind(), "malformed", "{bad}");
+        }
+        let twice = format!("{{{base},\"status\":{{}},\"status\":{{}}}}");
+        assert!(read::<NoCustomClaims>(&twice, TimeEncoding::NumericDate).is_err());
+        // Written and read back.
+        let c = sample(NoCustomClaims {});
+        let json = c.to_json(TimeEncoding::NumericDate).unwrap();
+        let back: Claims<NoCustomClaims> = read(
+            std::str::from_utf8(&json).unwrap(),
+            TimeEncoding::NumericDate,
+        )
+        .unwrap();
+        assert_eq!(back.status(), c.status());
     }
 }

@@ -47,6 +47,62 @@ pub(crate) fn seal(key: &Key, kind: TokenType, payload: &[u8]) -> Result<String>
 
 /// Opens a JWT: header, key, algorithm, signature, payload (see the module docs for the order).
 pub(crate) fn open<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> Result<Opened<'k>> {
+    let (key, typ, payload) = open_raw(token, keys, now)?;
+    let kind = match (key.purpose(), typ) {
+        (_, Typ::Kind(k)) if key.purpose() != KeyPurpose::Foreign || k == TokenType::Access => {
+            Some(k)
+        }
+        // Identity providers mint access tokens with `typ: "JWT"` or none; a `typ` naming any
+        // other kind of token (`rt+jwt`, `dpop+jwt`, `statuslist+jwt`, …) is not one.
+        (KeyPurpose::Foreign, Typ::Absent | Typ::Jwt) => Some(TokenType::Access),
+        _ => None,
+    };
+    Ok(Opened { key, kind, payload })
+}
+
+/// What a JWT's `typ` says (compared case-insensitively, with or without `application/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Typ {
+    /// No `typ`.
+    Absent,
+    /// `JWT`.
+    Jwt,
+    /// `at+jwt` or `rt+jwt`.
+    Kind(TokenType),
+    /// `statuslist+jwt` (a Status List Token).
+    StatusList,
+    /// Anything else.
+    Other,
+}
+
+impl Typ {
+    fn of(typ: Option<&str>) -> Typ {
+        let Some(typ) = typ else {
+            return Typ::Absent;
+        };
+        let t = typ
+            .get(..12)
+            .filter(|p| p.eq_ignore_ascii_case("application/"))
+            .map_or(typ, |_| &typ[12..]);
+        if let Some(k) = TokenType::from_jwt_typ(t) {
+            Typ::Kind(k)
+        } else if t.eq_ignore_ascii_case("jwt") {
+            Typ::Jwt
+        } else if t.eq_ignore_ascii_case("statuslist+jwt") {
+            Typ::StatusList
+        } else {
+            Typ::Other
+        }
+    }
+}
+
+/// Opens a JWT (every check of [`open`] but the token type) and returns its key, what its `typ`
+/// says, and its payload: also for JWTs that are not access or refresh tokens (Status Lists).
+pub(crate) fn open_raw<'k>(
+    token: &str,
+    keys: &'k KeySet,
+    now: Timestamp,
+) -> Result<(&'k Key, Typ, Vec<u8>)> {
     // `detect` has checked the alphabet and that there are exactly two dots.
     let (signing_input, sig_b64) = token
         .rsplit_once('.')
@@ -97,21 +153,24 @@ pub(crate) fn open<'k>(token: &str, keys: &'k KeySet, now: Timestamp) -> Result<
         return Err(Error::BadSignature);
     }
 
-    let kind = match key.purpose() {
-        // Identity providers mint access tokens with `typ: "JWT"` or none; a `typ` naming any
-        // other kind of token (`rt+jwt`, `dpop+jwt`, `statuslist+jwt`, …) is not one.
-        KeyPurpose::Foreign => match typ.as_deref() {
-            None => Some(TokenType::Access),
-            Some(t)
-                if t.eq_ignore_ascii_case("JWT") || t.eq_ignore_ascii_case("application/jwt") =>
-            {
-                Some(TokenType::Access)
-            }
-            Some(t) => TokenType::from_jwt_typ(t).filter(|k| *k == TokenType::Access),
-        },
-        _ => typ.as_deref().and_then(TokenType::from_jwt_typ),
-    };
-    Ok(Opened { key, kind, payload })
+    Ok((key, Typ::of(typ.as_deref()), payload))
+}
+
+/// Seals `payload` as a JWT of another kind (`typ` as given, e.g. `statuslist+jwt`), signed by
+/// `key`.
+pub(crate) fn seal_typed(key: &Key, typ: &str, payload: &[u8]) -> Result<String> {
+    let header = serde_json::json!({
+        "alg": key.algorithm().name(),
+        "kid": key.kid().as_str(),
+        "typ": typ,
+    });
+    let mut out = b64::encode(header.to_string().as_bytes());
+    out.push('.');
+    b64::encode_into(payload, &mut out);
+    let sig = key.material().sign(&[out.as_bytes()])?;
+    out.push('.');
+    b64::encode_into(sig.as_bytes(), &mut out);
+    Ok(out)
 }
 
 #[cfg(test)]

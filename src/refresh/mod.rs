@@ -38,7 +38,7 @@ pub(crate) use rotation::{Decision, decide, refresh_token_id};
 
 use crate::claims::SessionId;
 use crate::clock::Timestamp;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::revocation::Revoke;
 use crate::verify::RevocationCheck;
 
@@ -132,6 +132,9 @@ pub struct Family {
     pub claims: Map<String, Value>,
     /// The client context seen at login.
     pub context: ClientContext,
+    /// The session's index in the Token Status List, when the keycard publishes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u32>,
 }
 
 impl Family {
@@ -139,6 +142,10 @@ impl Family {
     pub fn is_live(&self, now: Timestamp) -> bool {
         now < self.idle_deadline && now < self.absolute_deadline
     }
+}
+
+fn no_status_table() -> Error {
+    Error::Config("this session store keeps no Token Status List".into())
 }
 
 /// A session as shown on a "your devices" screen.
@@ -276,6 +283,32 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Periodic work: pruning, and for distributed stores the replica's housekeeping. Returns
     /// how many revocations were pruned.
     fn maintain(&self) -> StoreFuture<'_, usize>;
+
+    /// Token Status List: takes a free index for a new session, drawn from `random` (a uniform
+    /// random start, then the first free index), reusable from `reclaim_at` on; its bit is clear.
+    /// No two sessions hold one index at once. Stores without a status table refuse (`config`).
+    fn status_allocate(&self, random: u64, reclaim_at: Timestamp) -> StoreFuture<'_, u32> {
+        let _ = (random, reclaim_at);
+        Box::pin(std::future::ready(Err(no_status_table())))
+    }
+
+    /// Token Status List: sets the bits of ended sessions (INVALID), each index then reusable
+    /// from its time (never later than before).
+    fn status_mark<'a>(&'a self, marks: &'a [(u32, Timestamp)]) -> StoreFuture<'a, ()> {
+        let _ = marks;
+        Box::pin(std::future::ready(Err(no_status_table())))
+    }
+
+    /// Token Status List: every index's bit, least significant bit first.
+    fn status_bits(&self) -> StoreFuture<'_, Vec<u8>> {
+        Box::pin(std::future::ready(Err(no_status_table())))
+    }
+
+    /// Token Status List: frees the indices whose reclaim time has come (clearing their bits).
+    fn status_reclaim(&self, now: Timestamp) -> StoreFuture<'_, usize> {
+        let _ = now;
+        Box::pin(std::future::ready(Err(no_status_table())))
+    }
 
     /// Whether the blocking API may drive this store from the current thread. A store whose
     /// futures need an async runtime refuses (`config`) where blocking would stall one.

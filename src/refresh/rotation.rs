@@ -77,6 +77,7 @@ mod tests {
             auth_time: t(1000),
             claims: Default::default(),
             context: ClientContext::default(),
+            status: None,
         }
     }
 

@@ -18,6 +18,7 @@ use crate::refresh::{
     eviction_order,
 };
 use crate::revocation::{RevocationList, Revoke};
+use crate::stores::status_table::StatusTable;
 use crate::verify::RevocationCheck;
 
 #[derive(Default)]
@@ -44,6 +45,7 @@ impl Inner {
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     revocations: Arc<RevocationList>,
+    status: Mutex<StatusTable>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -77,6 +79,7 @@ impl MemoryStore {
         MemoryStore {
             inner: Mutex::new(Inner::default()),
             revocations,
+            status: Mutex::new(StatusTable::default()),
         }
     }
 
@@ -94,6 +97,10 @@ impl MemoryStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn status_table(&self) -> std::sync::MutexGuard<'_, StatusTable> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -251,5 +258,29 @@ impl SessionStore for MemoryStore {
 
     fn maintain(&self) -> StoreFuture<'_, usize> {
         Box::pin(ready(self.revocations.prune()))
+    }
+
+    fn status_allocate(&self, random: u64, reclaim_at: Timestamp) -> StoreFuture<'_, u32> {
+        let idx = self
+            .status_table()
+            .allocate(random, reclaim_at)
+            .ok_or_else(|| Error::Config("the status list is full".into()));
+        Box::pin(ready(idx))
+    }
+
+    fn status_mark<'a>(&'a self, marks: &'a [(u32, Timestamp)]) -> StoreFuture<'a, ()> {
+        let mut table = self.status_table();
+        for (idx, at) in marks {
+            table.mark(*idx, *at);
+        }
+        Box::pin(ready(Ok(())))
+    }
+
+    fn status_bits(&self) -> StoreFuture<'_, Vec<u8>> {
+        Box::pin(ready(Ok(self.status_table().bits())))
+    }
+
+    fn status_reclaim(&self, now: Timestamp) -> StoreFuture<'_, usize> {
+        Box::pin(ready(Ok(self.status_table().reclaim(now))))
     }
 }

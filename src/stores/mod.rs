@@ -8,6 +8,7 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod status_table;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]

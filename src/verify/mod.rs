@@ -27,7 +27,8 @@ use serde_json::{Map, Value};
 
 use crate::claims::time_claim::TimeEncoding;
 use crate::claims::{
-    Access, Claims, NoCustomClaims, RawClaims, Refresh, SessionId, TokenId, TokenKind, TokenType,
+    Access, Claims, NoCustomClaims, RawClaims, Refresh, SessionId, StatusRef, TokenId, TokenKind,
+    TokenType,
 };
 use crate::clock::{SharedClock, Timestamp};
 use crate::error::{Error, Result};
@@ -50,6 +51,8 @@ pub struct TokenFacts<'a> {
     pub issued_at: Timestamp,
     /// `exp`.
     pub expires_at: Timestamp,
+    /// `status.status_list`, when present: where the token's status is published.
+    pub status: Option<&'a StatusRef>,
 }
 
 /// The future of [`RevocationCheck::check_async`].
@@ -210,6 +213,16 @@ impl Verifier {
     /// The key ring.
     pub fn keys(&self) -> &Arc<KeyRing> {
         &self.keys
+    }
+
+    /// The clock.
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The clock-skew allowance.
+    pub(crate) fn leeway(&self) -> Duration {
+        self.leeway
     }
 
     /// Verifies an access token and reads its claims, custom ones as `C`.
@@ -433,6 +446,7 @@ impl Checked {
             subject: &self.claims.sub,
             issued_at: self.claims.iat,
             expires_at: self.claims.exp,
+            status: self.claims.status.as_ref(),
         }
     }
 

@@ -162,6 +162,11 @@ fn every_error_kind_is_reached() {
     let down = Error::StoreUnavailable("connection refused".into());
     assert!(down.is_retryable() && !Error::Revoked.is_retryable());
     check("store_unavailable", down.kind());
+    // A remote key set that cannot be fetched (tests/remote_jwks.rs reaches it against a local
+    // server that stalls, answers 500 or sends too much).
+    let jwks = Error::JwksUnavailable("JWK Set: timed out".into());
+    assert!(jwks.is_retryable());
+    check("jwks_unavailable", jwks.kind());
 
     // `crypto` is only reachable when the OS random generator or a backend fails, which a test
     // cannot provoke; it maps to a stable code all the same.

@@ -10,3 +10,5 @@ mod formats;
 mod keys;
 mod rotation;
 mod sessions;
+#[cfg(feature = "status-list")]
+mod status;

@@ -10,6 +10,10 @@
 //! P:{rv}:log         the revocation stream: each entry a MAC'd batch {k: kid, d: batch, t: mac}
 //! P:{rv}:snap        the latest snapshot: {id, gen, n, k, t} and chunks P:{rv}:snap:<gen>:<i>
 //! P:{rv}:lease       who writes the next snapshot (SET NX PX)
+//! P:{st}:cap         the Token Status List's size, in indices
+//! P:{st}:used        one bit per index: taken (Redis bit order, most significant bit first)
+//! P:{st}:bits        one bit per index: the session's status (1 = INVALID)
+//! P:{st}:reclaim     taken indices, scored by when they may be reused (unix seconds)
 //! ```
 //!
 //! `H` is a hash of the subject (never the subject itself, which is personal data and may hold
@@ -91,6 +95,11 @@ impl Names {
 
     pub(crate) fn log(&self) -> String {
         format!("{}:log", self.revocations())
+    }
+
+    /// The Token Status List's keys, in one slot: `cap`, `used`, `bits`, `reclaim`.
+    pub(crate) fn status(&self, part: &str) -> String {
+        format!("{}:{{st}}:{part}", self.prefix)
     }
 
     pub(crate) fn snapshot(&self) -> String {

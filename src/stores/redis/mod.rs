@@ -65,6 +65,7 @@ use crate::refresh::{
     Admission, CasOutcome, Family, LimitPolicy, SessionLimit, SessionStore, StoreFuture,
 };
 use crate::revocation::{RevocationList, Revoke};
+use crate::stores::status_table;
 use crate::verify::RevocationCheck;
 
 /// How a [`RedisStore`] is set up; every setting has a safe default.
@@ -705,6 +706,101 @@ impl SessionStore for RedisStore {
                 .map_err(unavailable)?;
             RedisStore::snapshot(inner).await?;
             Ok(pruned)
+        })
+    }
+
+    fn status_allocate(&self, random: u64, reclaim_at: Timestamp) -> StoreFuture<'_, u32> {
+        let inner = self.inner.clone();
+        self.run(async move {
+            let n = &inner.names;
+            let mut invocation = scripts::status_allocate().prepare_invoke();
+            invocation
+                .key(n.status("cap"))
+                .key(n.status("used"))
+                .key(n.status("bits"))
+                .key(n.status("reclaim"))
+                .arg(random % (1 << 32))
+                .arg(reclaim_at.as_unix())
+                .arg(status_table::INITIAL_CAPACITY)
+                .arg(status_table::MAX_CAPACITY);
+            let idx: i64 = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
+                .await
+                .map_err(unavailable)?;
+            u32::try_from(idx).map_err(|_| Error::Corrupt("a status index out of range"))
+        })
+    }
+
+    fn status_mark<'a>(&'a self, marks: &'a [(u32, Timestamp)]) -> StoreFuture<'a, ()> {
+        let inner = self.inner.clone();
+        let marks = marks.to_vec();
+        self.run(async move {
+            if marks.is_empty() {
+                return Ok(());
+            }
+            let mut invocation = scripts::status_mark().prepare_invoke();
+            invocation
+                .key(inner.names.status("bits"))
+                .key(inner.names.status("reclaim"));
+            for (idx, at) in &marks {
+                invocation.arg(*idx).arg(at.as_unix());
+            }
+            let _: i64 = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn status_bits(&self) -> StoreFuture<'_, Vec<u8>> {
+        let inner = self.inner.clone();
+        self.run(async move {
+            let mut invocation = scripts::status_bits().prepare_invoke();
+            invocation
+                .key(inner.names.status("cap"))
+                .key(inner.names.status("bits"));
+            let (cap, bits): (Option<u32>, Option<Vec<u8>>) = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
+                .await
+                .map_err(unavailable)?;
+            let cap = cap.unwrap_or(status_table::INITIAL_CAPACITY);
+            let mut bytes = bits.unwrap_or_default();
+            if bytes.len() > cap as usize / 8 {
+                return Err(Error::Corrupt("the status bits outgrow the status list"));
+            }
+            bytes.resize(cap as usize / 8, 0);
+            // Redis numbers bits from the most significant; the list, from the least.
+            for b in &mut bytes {
+                *b = b.reverse_bits();
+            }
+            Ok(bytes)
+        })
+    }
+
+    fn status_reclaim(&self, now: Timestamp) -> StoreFuture<'_, usize> {
+        let inner = self.inner.clone();
+        self.run(async move {
+            let mut invocation = scripts::status_reclaim().prepare_invoke();
+            invocation
+                .key(inner.names.status("used"))
+                .key(inner.names.status("bits"))
+                .key(inner.names.status("reclaim"))
+                .arg(now.as_unix())
+                .arg(10_000);
+            let n: i64 = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
+                .await
+                .map_err(unavailable)?;
+            Ok(usize::try_from(n).unwrap_or(0))
         })
     }
 

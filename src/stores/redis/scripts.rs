@@ -163,3 +163,74 @@ local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZRANGEBYSCORE', KEYS[1], now_ms, '+inf', 'LIMIT', ARGV[1], ARGV[2])
 "#
 );
+
+script!(
+    status_allocate,
+    "Takes a free Token Status List index. KEYS: cap, used, bits, reclaim. ARGV: random (< 2^32), \
+     reclaim time, initial size, largest size. Doubles the list when half of it is taken; takes the \
+     first free index from the random start (wrapping); clears its status bit. Returns the index.",
+    r#"
+local cap = tonumber(redis.call('GET', KEYS[1]) or ARGV[3])
+local taken = redis.call('ZCARD', KEYS[4])
+local largest = tonumber(ARGV[4])
+if (taken + 1) * 2 > cap and cap < largest then
+  cap = math.min(cap * 2, largest)
+end
+redis.call('SET', KEYS[1], cap)
+local len = redis.call('STRLEN', KEYS[2]) * 8
+local function first_clear(from, to)
+  if from > to then return -1 end
+  if from >= len then return from end
+  local p = redis.call('BITPOS', KEYS[2], 0, from, math.min(to, len - 1), 'BIT')
+  if p >= 0 then return p end
+  if to >= len then return len end
+  return -1
+end
+local start = tonumber(ARGV[1]) % cap
+local idx = first_clear(start, cap - 1)
+if idx < 0 then idx = first_clear(0, start - 1) end
+if idx < 0 then return redis.error_reply('KEYCARD status list full') end
+redis.call('SETBIT', KEYS[2], idx, 1)
+redis.call('SETBIT', KEYS[3], idx, 0)
+redis.call('ZADD', KEYS[4], ARGV[2], idx)
+return idx
+"#
+);
+
+script!(
+    status_mark,
+    "Sets the status bits of ended sessions. KEYS: bits, reclaim. ARGV: index, reclaim time, ... \
+     An index not taken is ignored; a reclaim time only ever moves earlier.",
+    r#"
+for i = 1, #ARGV, 2 do
+  if redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+    redis.call('SETBIT', KEYS[1], ARGV[i], 1)
+    redis.call('ZADD', KEYS[2], 'LT', ARGV[i + 1], ARGV[i])
+  end
+end
+return 0
+"#
+);
+
+script!(
+    status_reclaim,
+    "Frees indices whose reclaim time has come. KEYS: used, bits, reclaim. ARGV: now, most. \
+     Returns how many.",
+    r#"
+local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, idx in ipairs(due) do
+  redis.call('SETBIT', KEYS[1], idx, 0)
+  redis.call('SETBIT', KEYS[2], idx, 0)
+  redis.call('ZREM', KEYS[3], idx)
+end
+return #due
+"#
+);
+
+script!(
+    status_bits,
+    "The status bits and the list size. KEYS: cap, bits. Returns {cap or false, bits or false}.",
+    r#"
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
+"#
+);
