@@ -276,8 +276,11 @@ impl RevocationCheck for StatusListClient {
                 };
             };
             self.allowed(&st.uri)?;
-            if let Answer::Status(s) = self.answer(&st.uri, st.idx)? {
-                return Ok(StatusListClient::decide(s));
+            match self.answer(&st.uri, st.idx) {
+                Ok(Answer::Status(s)) => return Ok(StatusListClient::decide(s)),
+                // Due, or past the staleness bound: a fetch may mend it.
+                Ok(Answer::Due) | Err(Error::RevocationUnavailable { .. }) => {}
+                Err(e) => return Err(e),
             }
             self.refresh(&st.uri).await;
             Ok(StatusListClient::decide(
