@@ -92,6 +92,7 @@ pub struct KeycardBuilder {
     store: Option<Arc<dyn SessionStore>>,
     clock: Option<SharedClock>,
     issuer: Option<String>,
+    check_issuer: bool,
     audience: Option<String>,
     leeway: Duration,
     cache: usize,
@@ -100,13 +101,17 @@ pub struct KeycardBuilder {
 }
 
 impl KeycardBuilder {
-    /// Publishes a Token Status List at `uri` (feature `status-list`; see [`crate::status`]):
-    /// every session gets an index, every access token carries
-    /// `status: {status_list: {idx, uri}}`, and logouts, logout-all, session deletes, evictions
-    /// and reuse detection set the session's bit. Serve [`Keycard::status_list_token_async`] at
-    /// `uri`. The store must keep a status table (the memory and Redis stores do).
+    /// Publishes a Token Status List under `base` (feature `status-list`; see
+    /// [`crate::status`]): its URI is `base/ID`, where ID is the store's list name
+    /// ([`SessionStore::status_list_id`]: stable for Redis, new at each start for the memory
+    /// store); [`Keycard::status_list_uri`] tells it. Every session gets an index, every access
+    /// token carries `status: {status_list: {idx, uri}}`, and logouts, logout-all, session
+    /// deletes, evictions and reuse detection set the session's bit. Serve
+    /// [`Keycard::status_list_token_async`] at that URI. The store must keep a status table (the
+    /// memory and Redis stores do).
     #[cfg(feature = "status-list")]
-    pub fn status_list(mut self, uri: impl Into<String>) -> Self {
+    pub fn status_list(mut self, base: impl Into<String>) -> Self {
+        let uri = base;
         let ttl = self
             .cfg
             .status
@@ -160,6 +165,16 @@ impl KeycardBuilder {
     /// `iss` written into tokens and required when verifying.
     pub fn issuer(mut self, iss: impl Into<String>) -> Self {
         self.issuer = Some(iss.into());
+        self.check_issuer = true;
+        self
+    }
+
+    /// `iss` written into tokens but not required when verifying: for nodes that share one key
+    /// set and one store (one service) but each mint their own URL as `iss`, and so must accept
+    /// each other's. Tokens are still only accepted under the shared keys.
+    pub fn mint_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.issuer = Some(iss.into());
+        self.check_issuer = false;
         self
     }
 
@@ -285,6 +300,14 @@ impl KeycardBuilder {
                 "the leeway must be at least 1 s: a login in the same second as a logout_all is minted one second ahead of it".into(),
             ));
         }
+        let mut cfg = cfg;
+        if let Some(status) = &mut cfg.status {
+            status.uri = format!(
+                "{}/{}",
+                status.uri.trim_end_matches('/'),
+                store.status_list_id()
+            );
+        }
         let margin = store.revocations().max_leeway();
         if self.leeway > margin {
             return Err(Error::Config(format!(
@@ -304,7 +327,9 @@ impl KeycardBuilder {
             .with_cache(self.cache);
         if let Some(iss) = self.issuer {
             issuer = issuer.with_issuer(iss.clone());
-            verifier = verifier.with_issuer(iss);
+            if self.check_issuer {
+                verifier = verifier.with_issuer(iss);
+            }
         }
         if let Some(aud) = self.audience {
             issuer = issuer.with_audience(aud.clone());
@@ -364,6 +389,7 @@ impl Keycard {
             store: None,
             clock: None,
             issuer: None,
+            check_issuer: true,
             audience: None,
             leeway: Verifier::DEFAULT_LEEWAY,
             cache: 0,
@@ -834,6 +860,11 @@ impl Keycard {
     /// The URI of the published status list, if any.
     pub fn status_list_uri(&self) -> Option<&str> {
         self.cfg.status.as_ref().map(|s| s.uri.as_str())
+    }
+
+    /// How long verifiers may cache the published status list, if any.
+    pub fn status_list_ttl(&self) -> Option<Duration> {
+        self.cfg.status.as_ref().map(|s| s.ttl)
     }
 
     /// Revokes every token of families already removed from the store, each until its absolute

@@ -20,7 +20,7 @@ fn issuer(s: &Server, ttl: Duration) -> Arc<Keycard> {
     let kc = Keycard::builder(keys.clone())
         .issuer(s.base.clone())
         .audience("api")
-        .status_list(s.url("/statuslists/1"))
+        .status_list(s.url("/statuslists"))
         .status_list_ttl(ttl)
         .build()
         .unwrap();
@@ -28,10 +28,15 @@ fn issuer(s: &Server, ttl: Duration) -> Arc<Keycard> {
     Arc::new(kc)
 }
 
+/// The path of the issuer's list on the server.
+fn path(s: &Server, kc: &Keycard) -> String {
+    kc.status_list_uri().unwrap()[s.base.len()..].to_owned()
+}
+
 /// Publishes the issuer's current list.
 fn publish(s: &Server, kc: &Keycard) {
     s.route(
-        "/statuslists/1",
+        &path(s, kc),
         Reply::json(kc.status_list_token().unwrap()).with_type("application/statuslist+jwt"),
     );
 }
@@ -63,19 +68,28 @@ async fn a_logout_reaches_the_verify_only_service_within_ttl_and_cooldown() {
     publish(&s, &kc);
     let opts = StatusListOptions::new(format!("{}/", s.base)).cooldown(Duration::from_millis(200));
     let v = verify_only(&s, opts).await;
-    let alice = kc.login_async("alice", &NoCustomClaims {}, None).await.unwrap();
-    let bob = kc.login_async("bob", &NoCustomClaims {}, None).await.unwrap();
+    let alice = kc
+        .login_async("alice", &NoCustomClaims {}, None)
+        .await
+        .unwrap();
+    let bob = kc
+        .login_async("bob", &NoCustomClaims {}, None)
+        .await
+        .unwrap();
     publish(&s, &kc);
     assert_eq!(check(&v, alice.access.as_str()).await, Ok(()));
     assert_eq!(check(&v, bob.access.as_str()).await, Ok(()));
-    let fetches = s.hits("/statuslists/1");
+    let fetches = s.hits(&path(&s, &kc));
     // Cached: more verifications cost no fetch.
     for _ in 0..20 {
         assert_eq!(check(&v, alice.access.as_str()).await, Ok(()));
     }
-    assert_eq!(s.hits("/statuslists/1"), fetches);
+    assert_eq!(s.hits(&path(&s, &kc)), fetches);
     // Alice logs out on the issuer; the list it serves shows it.
-    let verified = kc.verify_async::<NoCustomClaims>(alice.access.as_str()).await.unwrap();
+    let verified = kc
+        .verify_async::<NoCustomClaims>(alice.access.as_str())
+        .await
+        .unwrap();
     kc.logout_async(&verified).await.unwrap();
     publish(&s, &kc);
     let started = std::time::Instant::now();
@@ -89,7 +103,11 @@ async fn a_logout_reaches_the_verify_only_service_within_ttl_and_cooldown() {
     }
     let took = refused.expect("the logout reached the verify-only service");
     assert!(took <= Duration::from_millis(1200 + 500), "{took:?}");
-    assert_eq!(check(&v, bob.access.as_str()).await, Ok(()), "bob's session is untouched");
+    assert_eq!(
+        check(&v, bob.access.as_str()).await,
+        Ok(()),
+        "bob's session is untouched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,20 +119,33 @@ async fn an_unreachable_list_fails_closed_after_the_staleness_bound() {
         .cooldown(Duration::from_millis(100))
         .max_staleness(Duration::from_millis(700));
     let v = verify_only(&s, opts).await;
-    let t = kc.login_async("alice", &NoCustomClaims {}, None).await.unwrap();
+    let t = kc
+        .login_async("alice", &NoCustomClaims {}, None)
+        .await
+        .unwrap();
     publish(&s, &kc);
     assert_eq!(check(&v, t.access.as_str()).await, Ok(()));
     // The issuer's list goes away: first the list in hand serves (within ttl + staleness)...
-    s.route("/statuslists/1", Reply::status(500));
+    s.route(&path(&s, &kc), Reply::status(500));
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(check(&v, t.access.as_str()).await, Ok(()), "within the staleness bound");
+    assert_eq!(
+        check(&v, t.access.as_str()).await,
+        Ok(()),
+        "within the staleness bound"
+    );
     // ...then nothing is answered from it.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(check(&v, t.access.as_str()).await, Err("revocation_unavailable"));
+    assert_eq!(
+        check(&v, t.access.as_str()).await,
+        Err("revocation_unavailable")
+    );
     // A hostile list (another list's token) is no better than none.
-    s.route("/statuslists/1", Reply::json("eyJhbGciOiJub25lIn0.e30."));
+    s.route(&path(&s, &kc), Reply::json("eyJhbGciOiJub25lIn0.e30."));
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(check(&v, t.access.as_str()).await, Err("revocation_unavailable"));
+    assert_eq!(
+        check(&v, t.access.as_str()).await,
+        Err("revocation_unavailable")
+    );
     // The list comes back: so does the service.
     publish(&s, &kc);
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -128,16 +159,26 @@ async fn tokens_the_service_cannot_check_are_refused() {
     publish(&s, &kc);
     // A token naming a list outside the allowed prefix: never fetched.
     let v = verify_only(&s, StatusListOptions::new("https://elsewhere.example/")).await;
-    let t = kc.login_async("alice", &NoCustomClaims {}, None).await.unwrap();
+    let t = kc
+        .login_async("alice", &NoCustomClaims {}, None)
+        .await
+        .unwrap();
     assert_eq!(check(&v, t.access.as_str()).await, Err("config"));
-    assert_eq!(s.hits("/statuslists/1"), 0);
+    assert_eq!(s.hits(&path(&s, &kc)), 0);
     // A token without a status claim (minted by an issuer that publishes none).
     let keys = Arc::new(KeyRing::new());
     keys.rotate(Algorithm::EdDSA).unwrap();
-    let plain = Keycard::builder(keys.clone()).issuer(s.base.clone()).audience("api").build().unwrap();
+    let plain = Keycard::builder(keys.clone())
+        .issuer(s.base.clone())
+        .audience("api")
+        .build()
+        .unwrap();
     s.route("/jwks", Reply::json(keys.public_jwks()));
     let v = verify_only(&s, StatusListOptions::new(format!("{}/", s.base))).await;
-    let t = plain.login_async("alice", &NoCustomClaims {}, None).await.unwrap();
+    let t = plain
+        .login_async("alice", &NoCustomClaims {}, None)
+        .await
+        .unwrap();
     assert_eq!(check(&v, t.access.as_str()).await, Err("missing_claim"));
     let lenient = {
         let jwks = Arc::new(
@@ -145,10 +186,14 @@ async fn tokens_the_service_cannot_check_are_refused() {
                 .await
                 .unwrap(),
         );
-        let base = Verifier::with_remote_keys(jwks).with_issuer(s.base.clone()).with_audience("api");
+        let base = Verifier::with_remote_keys(jwks)
+            .with_issuer(s.base.clone())
+            .with_audience("api");
         let client = StatusListClient::new(
             base.clone(),
-            StatusListOptions::new(format!("{}/", s.base)).allow_http().allow_tokens_without_status(),
+            StatusListOptions::new(format!("{}/", s.base))
+                .allow_http()
+                .allow_tokens_without_status(),
         )
         .unwrap();
         base.with_revocations(Arc::new(client))

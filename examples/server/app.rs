@@ -39,11 +39,14 @@ const SENSITIVE_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 /// Verified access tokens remembered per node (about 1 KiB each).
 const VERIFIED_CACHE: usize = 10_000;
 
-/// What every handler reaches.
+/// What every handler of a full node reaches.
 #[derive(Clone)]
 pub struct AppState {
     http: KeycardHttp,
+    keycard: Arc<Keycard>,
     users: Arc<Users>,
+    /// The `iss` this node mints, and what discovery says.
+    issuer: String,
 }
 
 impl FromRef<AppState> for KeycardHttp {
@@ -94,7 +97,15 @@ fn key_file(path: &Path, format: Format) -> Result<KeyRing, String> {
 /// The session store the flags name.
 async fn store(cfg: &Config, keys: &Arc<KeyRing>) -> Result<Option<Arc<dyn SessionStore>>, String> {
     match &cfg.store {
-        StoreChoice::Memory => Ok(None),
+        StoreChoice::Memory => match &cfg.revocations {
+            // Revocations that survive a restart (snapshot + journal, locked by this process).
+            Some(path) => {
+                let store = keycard::stores::MemoryStore::open(path)
+                    .map_err(|e| format!("revocations {}: {e}", path.display()))?;
+                Ok(Some(Arc::new(store)))
+            }
+            None => Ok(None),
+        },
         #[cfg(feature = "redis")]
         StoreChoice::Redis(url) => {
             let opts = keycard::stores::RedisOptions::new();
@@ -111,8 +122,20 @@ async fn store(cfg: &Config, keys: &Arc<KeyRing>) -> Result<Option<Arc<dyn Sessi
     }
 }
 
-/// Builds the service. `clock` replaces the system clock (tests).
-pub async fn build(cfg: &Config, clock: Option<SharedClock>) -> Result<App, String> {
+/// Builds the service that `base` (`http://127.0.0.1:PORT`) will serve: a full node, or a
+/// verify-only node with `--verify-only`. `clock` replaces the system clock (tests).
+pub async fn build(cfg: &Config, base: &str, clock: Option<SharedClock>) -> Result<App, String> {
+    if cfg.verify_only {
+        return verify_only(cfg).await;
+    }
+    full_node(cfg, base, clock).await
+}
+
+/// Where a full node's status lists live (the list's name follows: `/statuslists/ID`).
+const STATUS_PATH: &str = "/statuslists";
+
+async fn full_node(cfg: &Config, base: &str, clock: Option<SharedClock>) -> Result<App, String> {
+    let issuer = cfg.issuer.clone().unwrap_or_else(|| base.to_owned());
     let mut ring = match &cfg.keys {
         Some(path) => key_file(path, cfg.format)?,
         None => {
@@ -135,7 +158,12 @@ pub async fn build(cfg: &Config, clock: Option<SharedClock>) -> Result<App, Stri
         .idle_timeout(cfg.idle_ttl)
         .absolute_timeout(cfg.absolute_ttl)
         .reuse_grace(cfg.grace)
-        .verified_cache(VERIFIED_CACHE);
+        .verified_cache(VERIFIED_CACHE)
+        // Nodes sharing a key set are one service: each mints its own URL (or --issuer) and
+        // accepts the others'.
+        .mint_issuer(issuer.clone())
+        .status_list(format!("{issuer}{STATUS_PATH}"))
+        .status_list_ttl(cfg.status_ttl);
     if let Some(max) = cfg.max_sessions {
         builder = builder.session_limit(max, LimitPolicy::Reject);
     }
@@ -146,23 +174,32 @@ pub async fn build(cfg: &Config, clock: Option<SharedClock>) -> Result<App, Stri
         builder = builder.store(store);
     }
     let keycard = Arc::new(builder.build().map_err(|e| e.to_string())?);
-    let http = KeycardHttp::new(keycard);
+    let http = KeycardHttp::new(keycard.clone());
     let mut maintenance = http.maintenance().every(Duration::from_secs(5));
     if let Some(path) = &cfg.keys {
         maintenance = maintenance.reload_keys_from(path);
     }
     let state = AppState {
         http,
+        keycard,
         users: Arc::new(Users::demo()),
+        issuer,
     };
     Ok(App {
-        router: router(state),
+        router: router(state)?,
         maintenance: maintenance.spawn(),
     })
 }
 
-fn router(state: AppState) -> Router {
-    Router::new()
+fn router(state: AppState) -> Result<Router, String> {
+    // The list's own path: `/statuslists/ID`, ID the store's list name.
+    let list = state
+        .keycard
+        .status_list_uri()
+        .and_then(|uri| uri.strip_prefix(state.issuer.as_str()))
+        .ok_or("the status list URI is not under the issuer")?
+        .to_owned();
+    Ok(Router::new()
         .route("/", get(page))
         .route("/app.js", get(script))
         .route("/login", post(login))
@@ -175,9 +212,11 @@ fn router(state: AppState) -> Router {
         .route("/reauth", post(reauth))
         .route("/sensitive", post(sensitive))
         .route("/.well-known/jwks.json", get(KeycardHttp::jwks))
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route(&list, get(KeycardHttp::status_list))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found") })
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(state)
+        .with_state(state))
 }
 
 /// Headers every response carries.
@@ -230,7 +269,7 @@ enum Mode {
 /// The answer to a login, refresh or step-up: tokens in the body (bearer) or in cookies with
 /// the CSRF token in the body (cookie).
 fn issued(app: &AppState, pair: &TokenPair, mode: Mode) -> Response {
-    let expires_in = pair.expires_in(app.http.keycard().now());
+    let expires_in = pair.expires_in(app.keycard.now());
     match mode {
         Mode::Bearer => Json(json!({
             "access_token": pair.access.as_str(),
@@ -288,8 +327,7 @@ async fn login(State(app): State<AppState>, request: Request) -> Response {
         context = context.with_device(device);
     }
     match app
-        .http
-        .keycard()
+        .keycard
         .login_async(&body.username, &NoCustomClaims {}, Some(&context))
         .await
     {
@@ -329,8 +367,7 @@ async fn refresh(State(app): State<AppState>, request: Request) -> Response {
         };
         let context = app.http.client_context(&parts);
         return match app
-            .http
-            .keycard()
+            .keycard
             .refresh_async(&body.refresh_token, Some(&context))
             .await
         {
@@ -356,21 +393,21 @@ fn no_content(app: &AppState, source: TokenSource) -> Response {
 }
 
 async fn logout(State(app): State<AppState>, user: Authenticated) -> Response {
-    match app.http.keycard().logout_async(user.verified()).await {
+    match app.keycard.logout_async(user.verified()).await {
         Ok(()) => no_content(&app, user.source()),
         Err(e) => e.into_response(),
     }
 }
 
 async fn logout_all(State(app): State<AppState>, user: Authenticated) -> Response {
-    match app.http.keycard().logout_all_async(user.subject()).await {
+    match app.keycard.logout_all_async(user.subject()).await {
         Ok(_) => no_content(&app, user.source()),
         Err(e) => e.into_response(),
     }
 }
 
 async fn sessions(State(app): State<AppState>, user: Authenticated) -> Response {
-    let list = match app.http.keycard().sessions_async(user.subject()).await {
+    let list = match app.keycard.sessions_async(user.subject()).await {
         Ok(l) => l,
         Err(e) => return e.into_response(),
     };
@@ -398,12 +435,7 @@ async fn delete_session(
     let Some(sid) = sid.ok().and_then(|UrlPath(s)| SessionId::new(&s)) else {
         return error(StatusCode::NOT_FOUND, "unknown_session");
     };
-    match app
-        .http
-        .keycard()
-        .logout_session_async(user.subject(), &sid)
-        .await
-    {
+    match app.keycard.logout_session_async(user.subject(), &sid).await {
         Ok(()) if Some(&sid) == user.session_id() => no_content(&app, user.source()),
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         // Another user's session and no session at all look the same.
@@ -430,7 +462,7 @@ async fn reauth(State(app): State<AppState>, user: Authenticated, body: Body) ->
         TokenSource::Cookie => Mode::Cookie,
         _ => Mode::Bearer,
     };
-    match app.http.keycard().step_up_async(user.verified()).await {
+    match app.keycard.step_up_async(user.verified()).await {
         Ok(pair) => issued(&app, &pair, mode),
         Err(e) => e.into_response(),
     }
@@ -438,12 +470,76 @@ async fn reauth(State(app): State<AppState>, user: Authenticated, body: Body) ->
 
 async fn sensitive(State(app): State<AppState>, user: Authenticated) -> Response {
     match app
-        .http
-        .keycard()
+        .keycard
         .require_recent_auth(user.verified(), SENSITIVE_MAX_AGE)
     {
         Ok(()) => Json(json!({ "ok": true })).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// OpenID Connect discovery, as much of it as a verifier needs: the issuer and its JWK Set.
+async fn discovery(State(app): State<AppState>) -> Response {
+    Json(json!({
+        "issuer": app.issuer,
+        "jwks_uri": format!("{}/.well-known/jwks.json", app.issuer),
+    }))
+    .into_response()
+}
+
+/// A verify-only node: no key, no store. Keys come from the issuer's discovery document and
+/// JWK Set; logouts from its status list.
+#[cfg(feature = "jwks-remote")]
+async fn verify_only(cfg: &Config) -> Result<App, String> {
+    use keycard::Verifier;
+    use keycard::keys::{RemoteJwks, RemoteJwksOptions};
+    use keycard::status::{StatusListClient, StatusListOptions};
+
+    let issuer = cfg.issuer.clone().unwrap_or_default();
+    let mut opts = RemoteJwksOptions::default().cooldown(cfg.jwks_cooldown);
+    let mut lists = StatusListOptions::new(format!("{issuer}/"))
+        .cooldown(cfg.jwks_cooldown)
+        .max_staleness(cfg.max_staleness);
+    if cfg.allow_http {
+        opts = opts.allow_http();
+        lists = lists.allow_http();
+    }
+    let jwks = RemoteJwks::discover(&issuer, opts)
+        .await
+        .map_err(|e| format!("issuer {issuer}: {e}"))?;
+    let base = Verifier::with_remote_keys(Arc::new(jwks))
+        .with_issuer(issuer)
+        .with_cache(VERIFIED_CACHE);
+    let status = StatusListClient::new(base.clone(), lists).map_err(|e| e.to_string())?;
+    let http = KeycardHttp::verify_only(base.with_revocations(Arc::new(status)));
+    let maintenance = http.maintenance().spawn();
+    let router = Router::new()
+        .route("/me", get(me))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found") })
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(http);
+    Ok(App {
+        router,
+        maintenance,
+    })
+}
+
+#[cfg(not(feature = "jwks-remote"))]
+async fn verify_only(_: &Config) -> Result<App, String> {
+    Err(
+        "verify-only mode fetches keys and status lists: run with --features axum,jwks-remote"
+            .into(),
+    )
+}
+
+/// 200 when the issuer's keys are loaded.
+#[cfg(feature = "jwks-remote")]
+async fn healthz(State(http): State<KeycardHttp>) -> Response {
+    if http.verifier().keys().statuses().is_empty() {
+        error(StatusCode::SERVICE_UNAVAILABLE, "no_keys")
+    } else {
+        Json(json!({ "ok": true })).into_response()
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Config {
     pub keys: Option<PathBuf>,
     /// `--store memory|redis://HOST:PORT/DB`.
     pub store: StoreChoice,
+    /// `--revocations FILE` (memory store): revocations kept in FILE (snapshot + journal), so a
+    /// restart loses no logout.
+    pub revocations: Option<PathBuf>,
     /// `--format jwt|v4.public|v4.local` of access tokens.
     pub format: Format,
     /// `--access-ttl` (5m).
@@ -38,6 +41,21 @@ pub struct Config {
     /// `--max-sessions N`: at most N concurrent sessions per user; a login past it is refused
     /// with 429 (unlimited by default).
     pub max_sessions: Option<usize>,
+    /// `--issuer URL`: the `iss` this node mints (default: its own base URL); for a verify-only
+    /// node, the issuer it trusts (required).
+    pub issuer: Option<String>,
+    /// `--status-ttl` (30s): how long verifiers may cache the status list.
+    pub status_ttl: Duration,
+    /// `--verify-only`: a node with no key and no store, verifying the issuer's tokens.
+    pub verify_only: bool,
+    /// `--allow-http`: a verify-only node may fetch the issuer over plain http (loopback demos).
+    pub allow_http: bool,
+    /// `--max-staleness` (60s): how long past its ttl a status list may serve when it cannot be
+    /// fetched, before `/me` answers 503.
+    pub max_staleness: Duration,
+    /// `--jwks-cooldown` (30s): the shortest time between two fetches of the JWK Set (for an
+    /// unknown kid) or of the status list.
+    pub jwks_cooldown: Duration,
 }
 
 impl Default for Config {
@@ -46,12 +64,19 @@ impl Default for Config {
             port: 8080,
             keys: None,
             store: StoreChoice::Memory,
+            revocations: None,
             format: Format::Jwt,
             access_ttl: Duration::from_secs(5 * 60),
             idle_ttl: Duration::from_secs(30 * 60),
             absolute_ttl: Duration::from_secs(24 * 3600),
             grace: Duration::from_secs(10),
             max_sessions: None,
+            issuer: None,
+            status_ttl: Duration::from_secs(30),
+            verify_only: false,
+            allow_http: false,
+            max_staleness: Duration::from_secs(60),
+            jwks_cooldown: Duration::from_secs(30),
         }
     }
 }
@@ -80,7 +105,10 @@ pub fn duration(text: &str) -> Result<Duration, String> {
 pub const USAGE: &str =
     "usage: server [--port 8080] [--keys FILE] [--store memory|redis://HOST:PORT/DB]
               [--format jwt|v4.public|v4.local] [--access-ttl 5m] [--idle-ttl 30m]
-              [--absolute-ttl 24h] [--grace 10s] [--max-sessions N]";
+              [--absolute-ttl 24h] [--grace 10s] [--max-sessions N] [--issuer URL] [--status-ttl 30s]
+              [--revocations FILE]
+       server --verify-only --issuer URL [--port P] [--allow-http] [--max-staleness 60s]
+              [--jwks-cooldown 30s]";
 
 impl Config {
     /// From the command line's arguments (without the program name).
@@ -90,6 +118,17 @@ impl Config {
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
                 return Err(USAGE.to_owned());
+            }
+            match flag.as_str() {
+                "--verify-only" => {
+                    cfg.verify_only = true;
+                    continue;
+                }
+                "--allow-http" => {
+                    cfg.allow_http = true;
+                    continue;
+                }
+                _ => {}
             }
             let (name, inline) = match flag.split_once('=') {
                 Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -107,6 +146,7 @@ impl Config {
                     cfg.port = v.parse().map_err(|_| format!("`{v}` is not a port"))?;
                 }
                 "--keys" => cfg.keys = Some(PathBuf::from(value()?)),
+                "--revocations" => cfg.revocations = Some(PathBuf::from(value()?)),
                 "--store" => {
                     let v = value()?;
                     cfg.store = if v == "memory" {
@@ -142,8 +182,21 @@ impl Config {
                         })?;
                     cfg.max_sessions = Some(n);
                 }
+                "--issuer" => {
+                    let v = value()?;
+                    if !(v.starts_with("https://") || v.starts_with("http://")) {
+                        return Err(format!("--issuer is an http(s) URL, not `{v}`"));
+                    }
+                    cfg.issuer = Some(v.trim_end_matches('/').to_owned());
+                }
+                "--status-ttl" => cfg.status_ttl = duration(&value()?)?.max(Duration::from_secs(1)),
+                "--max-staleness" => cfg.max_staleness = duration(&value()?)?,
+                "--jwks-cooldown" => cfg.jwks_cooldown = duration(&value()?)?,
                 _ => return Err(format!("unknown flag `{flag}`\n{USAGE}")),
             }
+        }
+        if cfg.verify_only && cfg.issuer.is_none() {
+            return Err(format!("--verify-only needs --issuer URL\n{USAGE}"));
         }
         Ok(cfg)
     }

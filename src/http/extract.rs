@@ -145,7 +145,7 @@ async fn authenticate<C: DeserializeOwned + Send>(
     let Some((source, token)) = credentials(parts)? else {
         return Ok(None);
     };
-    let verified = http.keycard().verify_async::<C>(&token).await?;
+    let verified = http.verifier().verify_access_async::<C>(&token).await?;
     if source == TokenSource::Cookie && !is_safe(&parts.method) {
         http.check_csrf(parts, verified.session_id())?;
     }

@@ -73,6 +73,7 @@ use crate::error::{Error, Result};
 use crate::keycard::{Keycard, TokenPair};
 use crate::keys::{KeyPurpose, KeyRing};
 use crate::refresh::ClientContext;
+use crate::verify::Verifier;
 
 /// The name of the access-token cookie.
 pub const ACCESS_COOKIE: &str = "__Host-access";
@@ -92,7 +93,10 @@ pub enum SameSite {
 }
 
 struct Inner {
-    keycard: Arc<Keycard>,
+    /// The sessions, on a full node; `None` on a verify-only node.
+    keycard: Option<Arc<Keycard>>,
+    /// What the extractor verifies with: the keycard's verifier, or a verify-only one.
+    verifier: Verifier,
     same_site: SameSite,
     proxy_header: Option<HeaderName>,
 }
@@ -108,6 +112,7 @@ impl std::fmt::Debug for KeycardHttp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeycardHttp")
             .field("keycard", &self.inner.keycard)
+            .field("verify_only", &self.inner.keycard.is_none())
             .field("same_site", &self.inner.same_site)
             .field("proxy_header", &self.inner.proxy_header)
             .finish()
@@ -120,7 +125,26 @@ impl KeycardHttp {
     pub fn new(keycard: Arc<Keycard>) -> KeycardHttp {
         KeycardHttp {
             inner: Arc::new(Inner {
-                keycard,
+                verifier: keycard.verifier().clone(),
+                keycard: Some(keycard),
+                same_site: SameSite::Strict,
+                proxy_header: None,
+            }),
+        }
+    }
+
+    /// For a verify-only service: no sessions, no keys of its own, only `verifier` (for
+    /// example [`Verifier::with_remote_keys`] with a
+    /// [`StatusListClient`](crate::status::StatusListClient) as its revocation check). The
+    /// extractor and the layer work as on a full node, for bearer tokens; cookie-authenticated
+    /// unsafe requests are refused (there is no refresh-token key to check CSRF tokens with),
+    /// and the session methods ([`refresh_with_cookie`](KeycardHttp::refresh_with_cookie), the
+    /// status list) answer `config`.
+    pub fn verify_only(verifier: Verifier) -> KeycardHttp {
+        KeycardHttp {
+            inner: Arc::new(Inner {
+                keycard: None,
+                verifier,
                 same_site: SameSite::Strict,
                 proxy_header: None,
             }),
@@ -130,6 +154,7 @@ impl KeycardHttp {
     fn with(self, change: impl FnOnce(&mut Inner)) -> KeycardHttp {
         let mut inner = Inner {
             keycard: self.inner.keycard.clone(),
+            verifier: self.inner.verifier.clone(),
             same_site: self.inner.same_site,
             proxy_header: self.inner.proxy_header.clone(),
         };
@@ -154,9 +179,20 @@ impl KeycardHttp {
         Ok(self.with(|i| i.proxy_header = Some(name)))
     }
 
-    /// The keycard.
-    pub fn keycard(&self) -> &Arc<Keycard> {
-        &self.inner.keycard
+    /// The keycard (`None` on a verify-only service).
+    pub fn keycard(&self) -> Option<&Arc<Keycard>> {
+        self.inner.keycard.as_ref()
+    }
+
+    /// The keycard, or `config` on a verify-only service.
+    fn sessions(&self) -> Result<&Arc<Keycard>> {
+        self.keycard()
+            .ok_or_else(|| Error::Config("a verify-only service keeps no sessions".into()))
+    }
+
+    /// The verifier the extractor uses.
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
     }
 
     /// The client context of a request: its address (the peer's, from axum's `ConnectInfo`, or
@@ -207,8 +243,8 @@ impl KeycardHttp {
     /// The CSRF token of a session: what a cookie-mode client sends in `X-CSRF-Token`.
     pub fn csrf_token(&self, sid: &SessionId) -> Result<String> {
         let key = self
-            .keycard()
-            .issuer()
+            .inner
+            .verifier
             .keys()
             .active_refresh()
             .and_then(|k| k.secret_bytes())
@@ -237,7 +273,7 @@ impl KeycardHttp {
     /// Whether `given` is the CSRF token of `sid` under a refresh-token key the ring still
     /// verifies with (so a key rotation does not break pages already loaded). Constant time.
     pub(crate) fn csrf_ok(&self, sid: &SessionId, given: &[u8]) -> bool {
-        let ring: &KeyRing = self.keycard().issuer().keys();
+        let ring: &KeyRing = self.inner.verifier.keys();
         ring.statuses()
             .iter()
             .filter(|s| s.purpose == KeyPurpose::Refresh)
@@ -271,7 +307,7 @@ impl KeycardHttp {
     /// The `Set-Cookie` headers for a new token pair (login, refresh, step-up), and the
     /// session's CSRF token for the page to send in `X-CSRF-Token`.
     pub fn login_cookies(&self, pair: &TokenPair) -> Result<(HeaderMap, String)> {
-        let now = self.keycard().now();
+        let now = self.sessions()?.now();
         let mut h = HeaderMap::new();
         h.append(
             header::SET_COOKIE,
@@ -300,14 +336,14 @@ impl KeycardHttp {
         let token = KeycardHttp::cookie_value(&parts.headers, REFRESH_COOKIE)
             .filter(|t| !t.is_empty())
             .ok_or(Rejection::Missing)?;
-        let verified = self
-            .keycard()
+        let keycard = self.sessions()?;
+        let verified = keycard
             .verifier()
             .verify_refresh_async::<crate::claims::NoCustomClaims>(token)
             .await?;
         self.check_csrf(parts, verified.session_id())?;
         let context = self.client_context(parts);
-        Ok(self.keycard().refresh_async(token, Some(&context)).await?)
+        Ok(keycard.refresh_async(token, Some(&context)).await?)
     }
 
     /// The `Set-Cookie` headers that clear both session cookies (a logout). They keep `Secure`
@@ -338,7 +374,7 @@ impl KeycardHttp {
     /// ring's grace period (at most an hour), so caches refetch well before a demoted key stops
     /// verifying. Use it as a handler: `get(KeycardHttp::jwks)`.
     pub async fn jwks(State(http): State<KeycardHttp>) -> Response {
-        let ring = http.keycard().issuer().keys();
+        let ring = http.inner.verifier.keys();
         let max_age = (ring.grace() / 4).min(Duration::from_secs(3600)).as_secs();
         let mut r = (
             [(
@@ -354,10 +390,41 @@ impl KeycardHttp {
         r
     }
 
-    /// The background maintenance of this service; see [`Maintenance`].
+    /// `GET` the Token Status List (the URI given to
+    /// [`KeycardBuilder::status_list`](crate::KeycardBuilder::status_list)): the Status List
+    /// Token, `Content-Type: application/statuslist+jwt`, cacheable for its `ttl`. Use it as a
+    /// handler: `get(KeycardHttp::status_list)`.
+    pub async fn status_list(State(http): State<KeycardHttp>) -> Response {
+        let keycard = match http.sessions() {
+            Ok(k) => k,
+            Err(e) => return e.into_response(),
+        };
+        match keycard.status_list_token_async().await {
+            Ok(token) => {
+                let ttl = keycard.status_list_ttl().unwrap_or_default().as_secs();
+                let mut r = (
+                    [(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(crate::status::STATUS_LIST_MEDIA_TYPE),
+                    )],
+                    token,
+                )
+                    .into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={ttl}")) {
+                    r.headers_mut().insert(header::CACHE_CONTROL, v);
+                }
+                r
+            }
+            Err(e) => e.into_response(),
+        }
+    }
+
+    /// The background maintenance of this service; see [`Maintenance`]. On a verify-only
+    /// service it only reloads keys (when asked to).
     pub fn maintenance(&self) -> Maintenance {
         Maintenance {
-            keycard: self.keycard().clone(),
+            keycard: self.keycard().cloned(),
+            ring: self.inner.verifier.keys().clone(),
             every: Duration::from_secs(5),
             reload: None,
         }
@@ -371,7 +438,8 @@ impl KeycardHttp {
 /// [`MaintenanceHandle`] is dropped or [`MaintenanceHandle::stop`] is called.
 #[must_use = "call .spawn()"]
 pub struct Maintenance {
-    keycard: Arc<Keycard>,
+    keycard: Option<Arc<Keycard>>,
+    ring: Arc<KeyRing>,
     every: Duration,
     reload: Option<PathBuf>,
 }
@@ -395,7 +463,9 @@ impl Maintenance {
             let mut seen: Option<SystemTime> = None;
             loop {
                 tokio::time::sleep(self.every).await;
-                if let Err(e) = self.keycard.maintain_async().await {
+                if let Some(keycard) = &self.keycard
+                    && let Err(e) = keycard.maintain_async().await
+                {
                     tracing::warn!(target: "keycard::http", error = %e, "maintenance failed");
                 }
                 if let Some(path) = &self.reload {
@@ -406,7 +476,7 @@ impl Maintenance {
                                 if seen.is_some() {
                                     tracing::info!(target: "keycard::http", "key set reloaded");
                                 }
-                                self.keycard.issuer().keys().replace_keys(&fresh);
+                                self.ring.replace_keys(&fresh);
                                 seen = modified;
                             }
                             Err(e) => tracing::warn!(

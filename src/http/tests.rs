@@ -67,6 +67,7 @@ async fn the_three_forms_of_the_extractor() {
         .with_state(http.clone());
     let pair = http
         .keycard()
+        .unwrap()
         .login("alice", &NoCustomClaims {}, None)
         .unwrap();
     let bearer = format!("Bearer {}", pair.access.as_str());
@@ -117,6 +118,7 @@ async fn the_layer_authenticates_every_route_once() {
         .with_state(http.clone());
     let pair = http
         .keycard()
+        .unwrap()
         .login("bob", &NoCustomClaims {}, None)
         .unwrap();
     let bearer = format!("Bearer {}", pair.access.as_str());
@@ -136,9 +138,10 @@ async fn the_layer_authenticates_every_route_once() {
     // Revoked: the layer refuses it.
     let v = http
         .keycard()
+        .unwrap()
         .verify::<NoCustomClaims>(pair.access.as_str())
         .unwrap();
-    http.keycard().logout(&v).unwrap();
+    http.keycard().unwrap().logout(&v).unwrap();
     let (status, r) = call(&app, get_with("/a", Some(&bearer))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(
@@ -167,6 +170,7 @@ async fn csrf_guards_cookie_requests_on_unsafe_methods_only() {
         .with_state(http.clone());
     let pair = http
         .keycard()
+        .unwrap()
         .login("alice", &NoCustomClaims {}, None)
         .unwrap();
     let (_, csrf) = http.login_cookies(&pair).unwrap();
@@ -191,7 +195,12 @@ async fn csrf_guards_cookie_requests_on_unsafe_methods_only() {
         assert_eq!(call(&app, req(m, Some(&csrf))).await.0, StatusCode::OK);
     }
     // The CSRF token survives a rotation of the refresh-token key (pages already loaded).
-    http.keycard().issuer().keys().rotate_refresh_key().unwrap();
+    http.keycard()
+        .unwrap()
+        .issuer()
+        .keys()
+        .rotate_refresh_key()
+        .unwrap();
     assert_eq!(call(&app, req("POST", Some(&csrf))).await.0, StatusCode::OK);
     assert_ne!(http.csrf_token(&pair.session).unwrap(), csrf);
 }
@@ -207,6 +216,7 @@ async fn errors_map_to_statuses_in_one_place() {
         .with_state(http.clone());
     let pair = http
         .keycard()
+        .unwrap()
         .login("alice", &NoCustomClaims {}, None)
         .unwrap();
     let bearer = format!("Bearer {}", pair.access.as_str());
@@ -235,6 +245,7 @@ async fn debug_output_never_shows_a_token() {
     let (http, _) = http();
     let pair = http
         .keycard()
+        .unwrap()
         .login("alice", &NoCustomClaims {}, None)
         .unwrap();
     let mut parts = get_with("/", Some(&format!("Bearer {}", pair.access.as_str())))
@@ -283,7 +294,7 @@ fn client_context_trusts_no_forwarding_header_by_default() {
     let xff = http.trust_proxy_header("x-forwarded-for").unwrap();
     assert_eq!(xff.client_context(&parts).ip, Some([203, 0, 113, 9].into()));
     assert!(
-        KeycardHttp::new(xff.keycard().clone())
+        KeycardHttp::new(xff.keycard().unwrap().clone())
             .trust_proxy_header("bad header")
             .is_err()
     );

@@ -284,6 +284,15 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// how many revocations were pruned.
     fn maintain(&self) -> StoreFuture<'_, usize>;
 
+    /// Token Status List: the name of this store's list, the last segment of its URI. A store
+    /// whose status table survives restarts and is shared by every node (Redis) keeps one name;
+    /// one whose table lives in a process (memory) takes a new random name each time it is
+    /// created, so tokens minted before a restart name a list no longer served (a verifier then
+    /// fails closed) instead of indices the new table may give to other sessions.
+    fn status_list_id(&self) -> String {
+        "1".to_owned()
+    }
+
     /// Token Status List: takes a free index for a new session, drawn from `random` (a uniform
     /// random start, then the first free index), reusable from `reclaim_at` on; its bit is clear.
     /// No two sessions hold one index at once. Stores without a status table refuse (`config`).

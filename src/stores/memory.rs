@@ -46,6 +46,8 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
     revocations: Arc<RevocationList>,
     status: Mutex<StatusTable>,
+    /// This process's status list name (random: the table does not survive a restart).
+    status_id: String,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -80,6 +82,11 @@ impl MemoryStore {
             inner: Mutex::new(Inner::default()),
             revocations,
             status: Mutex::new(StatusTable::default()),
+            status_id: {
+                let mut id = [0u8; 12];
+                rand::fill(&mut id[..]);
+                crate::encoding::b64::encode(&id)
+            },
         }
     }
 
@@ -258,6 +265,10 @@ impl SessionStore for MemoryStore {
 
     fn maintain(&self) -> StoreFuture<'_, usize> {
         Box::pin(ready(self.revocations.prune()))
+    }
+
+    fn status_list_id(&self) -> String {
+        self.status_id.clone()
     }
 
     fn status_allocate(&self, random: u64, reclaim_at: Timestamp) -> StoreFuture<'_, u32> {

@@ -23,6 +23,7 @@ mod hostile;
 mod nodes;
 mod readme;
 mod support;
+mod verify_only;
 
 use oracle::{Oracle, needs, test};
 
@@ -32,6 +33,7 @@ fn main() {
     trials.extend(bearer::TESTS.iter().map(|(n, f)| test(n, *f)));
     trials.extend(cookies::TESTS.iter().map(|(n, f)| test(n, *f)));
     trials.extend(hostile::TESTS.iter().map(|(n, f)| test(n, *f)));
+    trials.extend(verify_only::TESTS.iter().map(|(n, f)| test(n, *f)));
     trials.extend(
         nodes::TESTS
             .iter()

@@ -43,7 +43,6 @@ impl Server {
             .build()
             .unwrap();
         let shared: keycard::clock::SharedClock = Arc::new(clock.clone());
-        let built = runtime.block_on(app::build(&cfg, Some(shared))).unwrap();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
                 [127, 0, 0, 1],
@@ -51,6 +50,9 @@ impl Server {
             ))))
             .unwrap();
         let addr = listener.local_addr().unwrap();
+        let built = runtime
+            .block_on(app::build(&cfg, &format!("http://{addr}"), Some(shared)))
+            .unwrap();
         runtime.spawn(async move {
             let _maintenance = built.maintenance;
             app::serve(listener, built.router).await.unwrap();
