@@ -103,6 +103,11 @@ impl Issuer {
         self
     }
 
+    /// The `iss` minted tokens carry, if any.
+    pub fn iss(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
     /// The key ring.
     pub fn keys(&self) -> &Arc<KeyRing> {
         &self.keys

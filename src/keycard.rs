@@ -843,6 +843,7 @@ impl Keycard {
             .ok_or_else(|| Error::Config("no active JWT key to sign the status list".into()))?;
         crate::status::mint_status_list(
             &key,
+            self.issuer.iss(),
             &cfg.uri,
             &bits,
             self.now(),

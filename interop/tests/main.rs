@@ -1,6 +1,6 @@
-//! keycard against independent implementations: the `jsonwebtoken` crate, Python's PyJWT and
-//! pasetors, in both directions, and the proof that a refresh token passes as an access token in
-//! none of them.
+//! keycard against independent implementations: the `jsonwebtoken` crate, Python's PyJWT,
+//! node's `jose` and `@sd-jwt/jwt-status-list`, and pasetors, in both directions, and the proof
+//! that a refresh token passes as an access token in none of them.
 //!
 //! A harness-less test binary (`libtest-mimic`), so that a test whose oracle cannot run is
 //! reported as ignored, with its reason, instead of passing (see `oracle`).
@@ -13,6 +13,7 @@ mod harness;
 mod oracle;
 
 mod jsonwebtoken;
+mod node;
 mod pyjwt;
 mod refresh_opacity;
 
@@ -21,6 +22,7 @@ fn main() {
     let mut trials = Vec::new();
     trials.extend(jsonwebtoken::trials());
     trials.extend(pyjwt::trials());
+    trials.extend(node::trials());
     trials.extend(refresh_opacity::trials());
     harness::run(&args, trials).exit();
 }

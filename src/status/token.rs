@@ -31,9 +31,10 @@ pub struct StatusList {
 }
 
 /// Mints a Status List Token for `uri` over `bits`, signed by `key` (a JWT key that can sign):
-/// `iat` now, `ttl` as given, `exp` at `iat + exp_after`.
+/// `iss` when given, `iat` now, `ttl` as given, `exp` at `iat + exp_after`.
 pub fn mint_status_list(
     key: &Key,
+    iss: Option<&str>,
     uri: &str,
     bits: &StatusBits,
     now: Timestamp,
@@ -45,13 +46,16 @@ pub fn mint_status_list(
             "a Status List Token is signed with one of the issuer's own JWT signing keys".into(),
         ));
     }
-    let claims = json!({
+    let mut claims = json!({
         "sub": uri,
         "iat": now.as_unix(),
         "exp": now.saturating_add(exp_after).as_unix(),
         "ttl": ttl.as_secs(),
         "status_list": { "bits": bits.bits(), "lst": bits.to_lst()? },
     });
+    if let Some(iss) = iss {
+        claims["iss"] = json!(iss);
+    }
     jwt::seal_typed(key, STATUS_LIST_TYP, claims.to_string().as_bytes())
 }
 

@@ -30,6 +30,9 @@ pub enum Oracle {
     Chromium,
     /// `curl` and `jq`, for the README's HTTP walk-through.
     CurlJq,
+    /// Node with npm's `jose` and `@sd-jwt/jwt-status-list` (installed with `npm ci` into
+    /// `interop/node` when missing).
+    Node,
 }
 
 impl Oracle {
@@ -40,6 +43,7 @@ impl Oracle {
             Oracle::RedisCluster => "redis-cli",
             Oracle::Chromium => "chromium",
             Oracle::CurlJq => "curl+jq",
+            Oracle::Node => "node jose",
         }
     }
 
@@ -50,6 +54,7 @@ impl Oracle {
         static CLI: OnceLock<Result<(), String>> = OnceLock::new();
         static CHROMIUM: OnceLock<Result<(), String>> = OnceLock::new();
         static CURL: OnceLock<Result<(), String>> = OnceLock::new();
+        static NODE: OnceLock<Result<(), String>> = OnceLock::new();
         match self {
             Oracle::PyJwt => PYJWT.get_or_init(pyjwt).clone(),
             Oracle::RedisServer => REDIS
@@ -64,6 +69,7 @@ impl Oracle {
             Oracle::Chromium => CHROMIUM
                 .get_or_init(|| runs("chromium", "apt-get install -y chromium"))
                 .clone(),
+            Oracle::Node => NODE.get_or_init(node_packages).clone(),
             Oracle::CurlJq => CURL
                 .get_or_init(|| {
                     runs("curl", "apt-get install -y curl")?;
@@ -154,5 +160,34 @@ fn pyjwt() -> Result<(), String> {
             "PyJWT could not be installed with pip (python3 -m pip install pyjwt cryptography)"
                 .into(),
         )
+    }
+}
+
+/// The node packages of `interop/node`, installed with `npm ci` (from its lock file) when
+/// missing.
+fn node_packages() -> Result<(), String> {
+    runs("node", "apt-get install -y nodejs npm")?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("interop/node"))
+        .find(|d| d.join("package.json").exists())
+        .ok_or("interop/node/package.json not found")?;
+    let ready = |d: &std::path::Path| {
+        d.join("node_modules/jose").exists()
+            && d.join("node_modules/@sd-jwt/jwt-status-list").exists()
+    };
+    if ready(&dir) {
+        return Ok(());
+    }
+    eprintln!("installing jose and @sd-jwt/jwt-status-list with npm ci for the interop tests");
+    let ok = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok && ready(&dir) {
+        Ok(())
+    } else {
+        Err(format!("npm ci failed in {}", dir.display()))
     }
 }
