@@ -36,6 +36,7 @@ fn minted_lists_verify_and_say_what_they_hold() {
     let key = active(&f, Format::Jwt);
     let t = mint_status_list(
         &key,
+        Some("https://auth.test"),
         URI,
         &bits,
         f.clock.now(),
@@ -62,6 +63,7 @@ fn minted_lists_verify_and_say_what_they_hold() {
     assert!(
         mint_status_list(
             &public,
+            None,
             URI,
             &bits,
             f.clock.now(),
@@ -74,6 +76,7 @@ fn minted_lists_verify_and_say_what_they_hold() {
     assert!(
         mint_status_list(
             &v4,
+            None,
             URI,
             &bits,
             f.clock.now(),
