@@ -83,6 +83,20 @@ fn extras(root: &Path) {
             p["max"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    if let Ok(text) = fs::read_to_string(root.join("status_list.json")) {
+        let rows: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for r in rows.as_array().into_iter().flatten() {
+            println!(
+                "| status_list | {} live sessions, {}% revoked ({} indices) | {} B token, {:.4} B per live session, built and signed in {:.0} ms | |",
+                r["live"],
+                r["revoked_percent"],
+                r["indices"],
+                r["token_bytes"],
+                r["bytes_per_live_session"].as_f64().unwrap_or(f64::NAN),
+                r["build_ms"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
     if let Ok(text) = fs::read_to_string(root.join("http.json")) {
         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         for r in v["variants"].as_array().into_iter().flatten() {

@@ -6,6 +6,10 @@
 //! operation and the ratio to the raw primitive. `… --bin instructions -- MODE N` runs one
 //! operation N times (what the table runs under valgrind).
 
+#[path = "../../tests/common/http_server.rs"]
+mod http_server;
+
+use std::hint::black_box;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -33,6 +37,16 @@ const MODES: &[(&str, &str, &str)] = &[
         "verify_eddsa_cached",
         "… a token verified before, with Verifier::with_cache (every check but the signature)",
         "raw_eddsa",
+    ),
+    (
+        "verify_eddsa_remote",
+        "… keys from a remote JWK Set (RemoteJwks, warm cache; verify_access_async)",
+        "raw_eddsa",
+    ),
+    (
+        "verify_eddsa_status",
+        "… and a Token Status List check (StatusListClient, list cached)",
+        "verify_eddsa_remote",
     ),
     (
         "jsonwebtoken_eddsa",
@@ -254,8 +268,93 @@ fn secret(key: &keycard::Key) -> Vec<u8> {
         .unwrap()
 }
 
+/// A verify-only service's verify: the fixed EdDSA key fetched from a JWK Set a local server
+/// serves, and (with `status`) the token's Token Status List fetched from it too. The first
+/// verification (which fetches) runs in the 0-iteration run as well, so only warm verifications
+/// are counted.
+fn remote(status: bool, n: usize) {
+    use keycard::keys::{RemoteJwks, RemoteJwksOptions};
+    use keycard::status::{StatusBits, StatusListClient, StatusListOptions, mint_status_list};
+    use std::time::Duration;
+
+    let f = fixture(Algorithm::EdDSA, None);
+    let key = f.key.clone();
+    let server = http_server::Server::start();
+    server.route(
+        "/jwks",
+        http_server::Reply::json(f.verifier.keys().public_jwks()),
+    );
+    let uri = server.url("/lists/1");
+    let clock = Arc::new(keycard::ManualClock::new(
+        Timestamp::from_unix(NOW).unwrap(),
+    ));
+    let list = StatusBits::new(1, vec![0b0010_0000; 16]).unwrap();
+    let list_token = mint_status_list(
+        &key,
+        Some("https://auth.example"),
+        &uri,
+        &list,
+        Timestamp::from_unix(NOW).unwrap(),
+        Duration::from_secs(3600),
+        Duration::from_secs(7200),
+    )
+    .unwrap();
+    server.route("/lists/1", http_server::Reply::json(list_token));
+    // The token, with (for `status`) a status claim naming index 2, which is valid.
+    let status_member = if status {
+        format!(r#","status":{{"status_list":{{"idx":2,"uri":"{uri}"}}}}"#)
+    } else {
+        String::new()
+    };
+    let header = r#"{"alg":"EdDSA","kid":"fixed","typ":"at+jwt"}"#;
+    let claims = format!(
+        r#"{{"iss":"https://auth.example","sub":"alice","aud":"api","exp":{},"nbf":{NOW},"iat":{NOW},"jti":"AAECAwQFBgcICQoLDA0ODw","sid":"EBESExQVFhcYGRobHB0eHw"{status_member}}}"#,
+        NOW + 300
+    );
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    let sig = {
+        use ed25519_dalek::Signer as _;
+        ed25519_dalek::SigningKey::from_bytes(&[42; 32]).sign(input.as_bytes())
+    };
+    let token = format!("{input}.{}", b64(&sig.to_bytes()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let opts = RemoteJwksOptions::default().allow_http().clock(clock);
+        let jwks = Arc::new(
+            RemoteJwks::connect(&server.url("/jwks"), opts)
+                .await
+                .unwrap(),
+        );
+        let mut v = Verifier::with_remote_keys(jwks)
+            .with_issuer("https://auth.example")
+            .with_audience("api");
+        if status {
+            let client = StatusListClient::new(
+                v.clone(),
+                StatusListOptions::new(server.url("/"))
+                    .allow_http()
+                    .max_cache(Duration::from_secs(3600)),
+            )
+            .unwrap();
+            v = v.with_revocations(Arc::new(client));
+        }
+        v.verify_access_async::<NoCustomClaims>(&token)
+            .await
+            .unwrap();
+        for _ in 0..n {
+            black_box(
+                v.verify_access_async::<NoCustomClaims>(black_box(&token))
+                    .await
+                    .unwrap(),
+            );
+        }
+    });
+}
+
 fn run(mode: &str, n: usize) {
-    use std::hint::black_box;
     match mode {
         "raw_eddsa" => {
             use ed25519_dalek::Verifier as _;
@@ -475,6 +574,7 @@ fn run(mode: &str, n: usize) {
                     .refresh;
             }
         }
+        "verify_eddsa_remote" | "verify_eddsa_status" => remote(mode == "verify_eddsa_status", n),
         "lookup_1m" => {
             let list = list_1m();
             let fresh: Vec<TokenId> = (0..1024).map(|i| id(10_000_000 + i)).collect();
