@@ -478,4 +478,41 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("paserk", paserk),
     ("revocation", revocation),
     ("refresh", refresh),
+    #[cfg(feature = "status-list")]
+    ("status_list", status_list),
 ];
+
+/// The URI the `status_list` target's lists are read for.
+#[cfg(feature = "status-list")]
+pub const STATUS_LIST_URI: &str = "https://fuzz.test/statuslists/1";
+
+/// Target `status_list`: a Status List Token (JWT), read for [`STATUS_LIST_URI`] with the fixed
+/// keys; and the same bytes as a `lst` of 1, 2, 4 or 8 bits (the first byte picks). A list that
+/// verifies has the statuses it says, within the size bound, and reads again the same.
+#[cfg(feature = "status-list")]
+pub fn status_list(data: &[u8]) {
+    use crate::status::{StatusBits, verify_status_list};
+    let limit = 1 << 16;
+    if let Ok(text) = std::str::from_utf8(data) {
+        match verify_status_list(&fixture().verifier, text, STATUS_LIST_URI, limit) {
+            Err(e) => assert_kind(&e),
+            Ok(list) => {
+                assert!(list.bits.as_bytes().len() <= limit);
+                let again = verify_status_list(&fixture().verifier, text, STATUS_LIST_URI, limit);
+                assert_eq!(again.ok().map(|l| l.bits), Some(list.bits));
+            }
+        }
+        let bits = [1, 2, 4, 8][usize::from(data.first().copied().unwrap_or(0) % 4)];
+        match StatusBits::from_lst(bits, text.get(1..).unwrap_or(""), limit) {
+            Err(e) => assert_kind(&e),
+            Ok(list) => {
+                assert!(list.as_bytes().len() <= limit);
+                let n = list.len() as u64;
+                assert!(n == 0 || list.get(n - 1).is_some());
+                assert_eq!(list.get(n), None);
+                let round = StatusBits::from_lst(bits, &list.to_lst().unwrap_or_default(), limit);
+                assert_eq!(round.ok(), Some(list));
+            }
+        }
+    }
+}

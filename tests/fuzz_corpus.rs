@@ -97,6 +97,53 @@ fn write(target: &str, name: &str, data: &[u8]) {
     }
 }
 
+/// Seeds of the `status_list` target: lists the fixture's key signed (one, two and eight bits),
+/// and hostile ones.
+#[cfg(feature = "status-list")]
+#[test]
+#[ignore = "writes the seed corpus; run by hand"]
+fn write_status_list_seeds() {
+    use keycard::status::{StatusBits, mint_status_list};
+    use std::time::Duration;
+    let f = fuzzing::fixture();
+    let key = f.keys.active(Format::Jwt).unwrap();
+    let now = keycard::Timestamp::from_unix(fuzzing::NOW).unwrap();
+    for (name, bits, bytes) in [
+        ("one-bit", 1u8, vec![0b1011_1001, 0xa3]),
+        ("two-bits", 2, vec![0xc9, 0, 0x55]),
+        ("eight-bits", 8, vec![0, 1, 2, 255]),
+        ("empty", 1, vec![]),
+    ] {
+        let list = StatusBits::new(bits, bytes).unwrap();
+        let t = mint_status_list(
+            &key,
+            Some("https://fuzz.test"),
+            fuzzing::STATUS_LIST_URI,
+            &list,
+            now,
+            Duration::from_secs(30),
+            Duration::from_secs(120),
+        )
+        .unwrap();
+        write("status_list", name, t.as_bytes());
+        let mut lst = vec![bits.trailing_zeros() as u8 + b'0'];
+        lst.extend_from_slice(list.to_lst().unwrap().as_bytes());
+        write("status_list", &format!("lst-{name}"), &lst);
+    }
+    let bomb = StatusBits::new(1, vec![0; 4 << 20]).unwrap();
+    let t = mint_status_list(
+        &key,
+        None,
+        fuzzing::STATUS_LIST_URI,
+        &bomb,
+        now,
+        Duration::from_secs(30),
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    write("status_list", "zip-bomb", t.as_bytes());
+}
+
 #[test]
 #[ignore = "writes the seed corpus; run by hand"]
 fn write_seed_corpus() {
