@@ -181,6 +181,20 @@ pub enum Error {
     /// than the configured one. Verification goes on with the last good set; retry later.
     #[error("remote key set unavailable: {0}")]
     JwksUnavailable(String),
+
+    /// A DPoP proof (RFC 9449) is missing, malformed, for another request, too old, replayed, by
+    /// another key than the session's, or a DPoP-bound token came without one (or as a plain
+    /// bearer token).
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(&'static str),
+
+    /// The server requires a DPoP nonce and the proof lacks the current one: retry with `nonce`
+    /// (sent in the `DPoP-Nonce` header).
+    #[error("use the DPoP nonce the server gives")]
+    UseDpopNonce {
+        /// The nonce to put in the next proof.
+        nonce: String,
+    },
 }
 
 impl Error {
@@ -214,6 +228,8 @@ impl Error {
             Error::StoreUnavailable(_) => "store_unavailable",
             Error::RevocationUnavailable { .. } => "revocation_unavailable",
             Error::JwksUnavailable(_) => "jwks_unavailable",
+            Error::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Error::UseDpopNonce { .. } => "use_dpop_nonce",
         }
     }
 
@@ -257,13 +273,17 @@ impl Error {
         "store_unavailable",
         "revocation_unavailable",
         "jwks_unavailable",
+        "invalid_dpop_proof",
+        "use_dpop_nonce",
     ];
 
     /// The message without the category its [`kind`](Error::kind) already names: what the CLI
     /// prints after `error: KIND: `, so a line never says the same thing twice.
     pub fn detail(&self) -> String {
         match self {
+            Error::UseDpopNonce { .. } => "retry with the nonce in DPoP-Nonce".to_owned(),
             Error::Malformed(r)
+            | Error::InvalidDpopProof(r)
             | Error::UnsupportedFormat(r)
             | Error::InvalidKey(r)
             | Error::Crypto(r)

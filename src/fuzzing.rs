@@ -396,6 +396,7 @@ fn refresh_family() -> crate::refresh::Family {
         claims: Map::new(),
         context: Default::default(),
         status: None,
+        dpop_jkt: None,
     }
 }
 
@@ -480,7 +481,54 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("refresh", refresh),
     #[cfg(feature = "status-list")]
     ("status_list", status_list),
+    ("dpop", dpop),
 ];
+
+/// The request the `dpop` target's proofs are checked for: `GET` this URL, with this access
+/// token (for `ath`), at the fuzzing clock.
+pub const DPOP_REQUEST: (&str, &str, &str) = ("GET", "https://fuzz.test/resource", "fuzz-token");
+
+/// Checks `data` as a DPoP proof for [`DPOP_REQUEST`], with and without server nonces, and as a
+/// URL to normalize. Invariants: a typed error or a proof whose thumbprint is a base64url
+/// SHA-256; the same answer twice; normalizing is idempotent and keeps no query or fragment.
+pub fn dpop(data: &[u8]) {
+    use crate::dpop::{Nonces, ProofChecker, ProofRequest, normalize_url};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (method, url, token) = DPOP_REQUEST;
+    let request = ProofRequest {
+        method,
+        url,
+        access_token: Some(token),
+    };
+    let now = Timestamp::from_unix(NOW).unwrap_or(Timestamp::EPOCH);
+    let plain = ProofChecker::default();
+    let nonced = ProofChecker::default().with_nonces(Some(Nonces::new(
+        b"fuzz",
+        std::time::Duration::from_secs(60),
+    )));
+    for checker in [&plain, &nonced] {
+        match checker.check(text, &request, now) {
+            Err(e) => {
+                assert_kind(&e);
+                assert!(matches!(
+                    e,
+                    Error::InvalidDpopProof(_) | Error::UseDpopNonce { .. }
+                ));
+            }
+            Ok(proof) => {
+                assert_eq!(proof.jkt.len(), 43);
+                assert!(!proof.jti.is_empty());
+                assert_eq!(checker.check(text, &request, now).ok(), Some(proof));
+            }
+        }
+    }
+    if let Some(n) = normalize_url(text) {
+        assert!(!n.contains('?') && !n.contains('#'));
+        assert_eq!(normalize_url(&n).as_deref(), Some(n.as_str()));
+    }
+}
 
 /// The URI the `status_list` target's lists are read for.
 #[cfg(feature = "status-list")]

@@ -141,6 +141,7 @@ pub struct MintRequest<'a, K: TokenKind, C> {
     ttl: Duration,
     auth_time: Option<Timestamp>,
     status: Option<StatusRef>,
+    jkt: Option<String>,
     kid: Option<&'a Kid>,
     /// Set by the session layer to re-derive a refresh token exactly: (jti, iat, exp).
     fixed: Option<(TokenId, Timestamp, Timestamp)>,
@@ -161,6 +162,7 @@ impl<'a, K: TokenKind> MintRequest<'a, K, NoCustomClaims> {
             ttl,
             auth_time: None,
             status: None,
+            jkt: None,
             kid: None,
             fixed: None,
             _kind: PhantomData,
@@ -181,6 +183,7 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
             ttl: self.ttl,
             auth_time: self.auth_time,
             status: self.status,
+            jkt: self.jkt,
             kid: self.kid,
             fixed: self.fixed,
             _kind: PhantomData,
@@ -215,6 +218,12 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
     /// `status`: where this token's revocation status is published (IETF Token Status List).
     pub fn status(mut self, status: StatusRef) -> Self {
         self.status = Some(status);
+        self
+    }
+
+    /// `cnf.jkt`: binds the token to the DPoP key with this RFC 7638 thumbprint (RFC 9449).
+    pub fn dpop_jkt(mut self, jkt: impl Into<String>) -> Self {
+        self.jkt = Some(jkt.into());
         self
     }
 
@@ -263,6 +272,7 @@ impl<'a, K: TokenKind, C: Serialize> MintRequest<'a, K, C> {
             sid: Some(self.sid.unwrap_or_else(SessionId::random)),
             auth_time: self.auth_time,
             status: self.status.clone(),
+            cnf_jkt: self.jkt.clone(),
             custom: CustomRef(self.custom),
         };
         let payload = claims.to_json(TimeEncoding::of(self.format))?;

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{Access, AccessToken, RefreshToken, SessionId, StatusRef, TokenId};
 use crate::clock::{SharedClock, Timestamp};
+use crate::dpop::{DpopPolicy, Proof, ProofChecker, ProofRequest};
 use crate::error::{Error, Result};
 use crate::issue::Issuer;
 use crate::keys::{Format, KeyRing};
@@ -76,6 +77,12 @@ struct Config {
     anomaly: AnomalyPolicy,
     /// The Token Status List this keycard publishes, when it does.
     status: Option<StatusConfig>,
+    /// Whether sessions must, may or may not be DPoP-bound.
+    dpop: DpopPolicy,
+    /// DPoP proof checks (the window; nonces are set up at build).
+    dpop_checker: ProofChecker,
+    /// Server nonces for DPoP, rotating every this long, when on.
+    dpop_nonces: Option<Duration>,
 }
 
 /// Where the Token Status List is published, and how long it may be cached.
@@ -138,6 +145,27 @@ impl KeycardBuilder {
                 })
             }
         }
+        self
+    }
+
+    /// Whether sessions must, may or may not be bound to a DPoP key (RFC 9449; default
+    /// [`DpopPolicy::Optional`]: a login with a proof binds its session).
+    pub fn dpop(mut self, policy: DpopPolicy) -> Self {
+        self.cfg.dpop = policy;
+        self
+    }
+
+    /// DPoP server nonces (RFC 9449 §8): proofs must carry a nonce this keycard handed out,
+    /// rotated every `period` (the current and the previous one are accepted). Nodes sharing
+    /// the refresh-token key share the nonces.
+    pub fn dpop_nonces(mut self, period: Duration) -> Self {
+        self.cfg.dpop_nonces = Some(period);
+        self
+    }
+
+    /// How far back and ahead of now a DPoP proof's `iat` may be (default 60 s and 5 s).
+    pub fn dpop_window(mut self, back: Duration, ahead: Duration) -> Self {
+        self.cfg.dpop_checker = self.cfg.dpop_checker.window(back, ahead);
         self
     }
 
@@ -289,6 +317,17 @@ impl KeycardBuilder {
             let kid = self.keys.rotate_refresh_key()?;
             tracing::debug!(target: "keycard::keys", %kid, "generated a refresh-token key");
         }
+        let mut cfg = cfg;
+        if let Some(period) = cfg.dpop_nonces {
+            let secret = self
+                .keys
+                .active_refresh()
+                .and_then(|k| k.secret_bytes())
+                .ok_or_else(|| Error::Config("DPoP nonces need a refresh-token key".into()))?;
+            cfg.dpop_checker = cfg
+                .dpop_checker
+                .with_nonces(Some(crate::dpop::Nonces::new(&secret, period)));
+        }
         let clock = self.clock.unwrap_or_else(|| Arc::clone(self.keys.clock()));
         // The default store prunes revocations by the same clock everything else reads.
         let store = self.store.unwrap_or_else(|| {
@@ -405,6 +444,9 @@ impl Keycard {
                 limit: None,
                 anomaly: AnomalyPolicy::Allow,
                 status: None,
+                dpop: DpopPolicy::Optional,
+                dpop_checker: ProofChecker::default(),
+                dpop_nonces: None,
             },
             hook: None,
         }
@@ -468,6 +510,43 @@ impl Keycard {
     /// returns a new pair. See the module docs of `refresh` for retries and reuse.
     pub fn refresh(&self, token: &str, context: Option<&ClientContext>) -> Result<TokenPair> {
         self.wait(self.refresh_async(token, context))
+    }
+
+    /// [`Keycard::login_dpop_async`], waited on.
+    pub fn login_dpop<C: Serialize>(
+        &self,
+        sub: &str,
+        claims: &C,
+        context: Option<&ClientContext>,
+        dpop_jkt: Option<String>,
+    ) -> Result<TokenPair> {
+        self.wait(self.login_dpop_async(sub, claims, context, dpop_jkt))
+    }
+
+    /// [`Keycard::refresh_dpop_async`], waited on.
+    pub fn refresh_dpop(
+        &self,
+        token: &str,
+        context: Option<&ClientContext>,
+        dpop_jkt: Option<&str>,
+    ) -> Result<TokenPair> {
+        self.wait(self.refresh_dpop_async(token, context, dpop_jkt))
+    }
+
+    /// [`Keycard::check_dpop_async`], waited on.
+    pub fn check_dpop(&self, proof: &str, request: &ProofRequest<'_>) -> Result<Proof> {
+        self.wait(self.check_dpop_async(proof, request))
+    }
+
+    /// [`Keycard::verify_dpop_async`], waited on.
+    pub fn verify_dpop<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        url: &str,
+    ) -> Result<(Verified<Access, C>, Proof)> {
+        self.wait(self.verify_dpop_async(token, proof, method, url))
     }
 
     /// Logs out the session of a verified access token: every token of it stops working.
@@ -534,9 +613,33 @@ impl Keycard {
         claims: &C,
         context: Option<&'a ClientContext>,
     ) -> impl Future<Output = Result<TokenPair>> + Send + 'a {
+        self.login_dpop_async(sub, claims, context, None)
+    }
+
+    /// [`Keycard::login_async`] binding the session to the DPoP key the login request proved
+    /// (the `jkt` of a proof checked with [`Keycard::check_dpop_async`]): its access tokens carry
+    /// `cnf.jkt`, and it refreshes only with proofs by that key. With
+    /// [`DpopPolicy::Required`] a login without a key is refused; with [`DpopPolicy::Off`] the
+    /// key is ignored.
+    pub fn login_dpop_async<'a, C: Serialize>(
+        &'a self,
+        sub: &'a str,
+        claims: &C,
+        context: Option<&'a ClientContext>,
+        dpop_jkt: Option<String>,
+    ) -> impl Future<Output = Result<TokenPair>> + Send + 'a {
         let claims = crate::claims::custom_members(claims);
         async move {
             let claims = claims?;
+            let dpop_jkt = match (self.cfg.dpop, dpop_jkt) {
+                (DpopPolicy::Off, _) => None,
+                (DpopPolicy::Required, None) => {
+                    return Err(Error::InvalidDpopProof(
+                        "this service requires a DPoP proof at login",
+                    ));
+                }
+                (_, jkt) => jkt,
+            };
             let mut now = self.now();
             if self.subject_revoked_at(sub, now).await? {
                 // A "log out everywhere" happened this very second and revokes every token
@@ -559,6 +662,7 @@ impl Keycard {
                 claims,
                 context: context.cloned().unwrap_or_default(),
                 status,
+                dpop_jkt,
             };
             // Mint first: a family is only stored once its tokens exist. The session limit is
             // checked and the family added in one atomic step of the store.
@@ -617,6 +721,20 @@ impl Keycard {
         token: &str,
         context: Option<&ClientContext>,
     ) -> Result<TokenPair> {
+        self.refresh_dpop_async(token, context, None).await
+    }
+
+    /// [`Keycard::refresh_async`] with the DPoP key the request proved (the `jkt` of a proof
+    /// checked with [`Keycard::check_dpop_async`]). A session bound to a key refreshes only
+    /// with a proof by that key; a refresh without one, or by another key, is refused
+    /// (`invalid_dpop_proof`) before anything changes, so a thief without the key can neither
+    /// refresh nor, by replaying, end the session.
+    pub async fn refresh_dpop_async(
+        &self,
+        token: &str,
+        context: Option<&ClientContext>,
+        dpop_jkt: Option<&str>,
+    ) -> Result<TokenPair> {
         let verified = self
             .verifier
             .verify_refresh_async::<RefreshClaims>(token)
@@ -637,6 +755,20 @@ impl Keycard {
             let Some(family) = self.store.get(sub, &sid).await? else {
                 return Err(Error::SessionExpired);
             };
+            match (family.dpop_jkt.as_deref(), dpop_jkt) {
+                (Some(bound), Some(proved)) if bound == proved => {}
+                (Some(_), Some(_)) => {
+                    return Err(Error::InvalidDpopProof(
+                        "the session is bound to another DPoP key",
+                    ));
+                }
+                (Some(_), None) => {
+                    return Err(Error::InvalidDpopProof(
+                        "the session is bound to a DPoP key: refresh with a proof",
+                    ));
+                }
+                (None, _) => {}
+            }
             match decide(&family, presented, now, self.cfg.grace) {
                 Decision::Expired(timeout) => {
                     self.expire(&family, timeout).await?;
@@ -744,6 +876,10 @@ impl Keycard {
             .format(self.cfg.access_format)
             .auth_time(family.auth_time)
             .fixed(TokenId::random(), now, access_exp);
+        let access = match &family.dpop_jkt {
+            Some(jkt) => access.dpop_jkt(jkt.clone()),
+            None => access,
+        };
         let access = match (&self.cfg.status, family.status) {
             (Some(cfg), Some(idx)) => access.status(StatusRef {
                 idx: u64::from(idx),
@@ -819,6 +955,94 @@ impl Keycard {
             .status_allocate(u64::from_le_bytes(random), reusable)
             .await?;
         Ok(Some(idx))
+    }
+
+    /// Checks a DPoP proof for `request` (RFC 9449; see [`crate::dpop`]) and claims its one-time
+    /// use in the store (atomic across nodes on Redis): a replayed proof is `invalid_dpop_proof`,
+    /// a proof without the current server nonce (when nonces are on) `use_dpop_nonce`. Returns
+    /// the proof's key thumbprint, for [`Keycard::login_dpop_async`] and
+    /// [`Keycard::refresh_dpop_async`], or to compare with an access token's `cnf.jkt`.
+    pub async fn check_dpop_async(&self, proof: &str, request: &ProofRequest<'_>) -> Result<Proof> {
+        let checked = self.check_dpop_proof(proof, request)?;
+        self.claim_dpop_proof(&checked).await?;
+        Ok(checked)
+    }
+
+    /// Every proof check but one-time use.
+    fn check_dpop_proof(&self, proof: &str, request: &ProofRequest<'_>) -> Result<Proof> {
+        if self.cfg.dpop == DpopPolicy::Off {
+            return Err(Error::InvalidDpopProof("DPoP is off on this service"));
+        }
+        self.cfg.dpop_checker.check(proof, request, self.now())
+    }
+
+    /// Records the proof's use; refuses it if it was used before (on any node of the store).
+    async fn claim_dpop_proof(&self, proof: &Proof) -> Result<()> {
+        let until = proof
+            .issued_at
+            .max(self.now())
+            .saturating_add(self.cfg.dpop_checker.replay_window());
+        if !self.store.claim_once(&proof.replay_id(), until).await? {
+            return Err(Error::InvalidDpopProof("the proof was used before"));
+        }
+        Ok(())
+    }
+
+    /// Verifies a DPoP-bound access token sent with its proof (`Authorization: DPoP <token>`
+    /// plus `DPoP: <proof>`, RFC 9449 §7): the token as [`Keycard::verify_async`] does, then the
+    /// proof for this request (`method`, the absolute `url`, and `ath` the token's hash), then
+    /// that the proof's key is the one the token is bound to (`cnf.jkt`), and last the proof's
+    /// one-time use. A token that is not bound is refused under this scheme: it is a bearer
+    /// token and goes with `Bearer`.
+    ///
+    /// ```
+    /// # use keycard::{Keycard, NoCustomClaims};
+    /// # async fn demo(kc: &Keycard, token: &str, proof: &str) -> keycard::Result<()> {
+    /// let (verified, _proof) = kc
+    ///     .verify_dpop_async::<NoCustomClaims>(token, proof, "GET", "https://api.example/me")
+    ///     .await?;
+    /// println!("{} on a key it holds", verified.subject());
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_dpop_async<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        url: &str,
+    ) -> Result<(Verified<Access, C>, Proof)> {
+        if self.cfg.dpop == DpopPolicy::Off {
+            return Err(Error::InvalidDpopProof("DPoP is off on this service"));
+        }
+        let verified = self.verifier.verify_access_bound_async::<C>(token).await?;
+        let Some(bound) = verified.claims().dpop_jkt() else {
+            return Err(Error::InvalidDpopProof(
+                "the token is not DPoP-bound: send it as a Bearer token",
+            ));
+        };
+        let request = ProofRequest {
+            method,
+            url,
+            access_token: Some(token),
+        };
+        let proof = self.check_dpop_proof(proof, &request)?;
+        if proof.jkt != bound {
+            return Err(Error::InvalidDpopProof(
+                "the proof is by another key than the token's",
+            ));
+        }
+        self.claim_dpop_proof(&proof).await?;
+        Ok((verified, proof))
+    }
+
+    /// The DPoP nonce clients should put in their next proof, when nonces are on.
+    pub fn dpop_nonce(&self) -> Option<String> {
+        self.cfg.dpop_checker.nonce(self.now())
+    }
+
+    /// The DPoP policy.
+    pub fn dpop_policy(&self) -> DpopPolicy {
+        self.cfg.dpop
     }
 
     /// Drops the cached Status List Token: this node just changed a bit (other nodes of a shared
@@ -1053,6 +1277,8 @@ impl Keycard {
                 claims,
                 context: old.context.clone(),
                 status: self.new_status(old.absolute_deadline).await?,
+                // A privilege change keeps the session's DPoP binding: never a downgrade.
+                dpop_jkt: old.dpop_jkt.clone(),
             };
             let pair = self.pair(&family, now)?;
             self.store.insert(&family, None).await?;

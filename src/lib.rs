@@ -52,6 +52,7 @@ mod atomic_file;
 pub mod claims;
 pub mod clock;
 pub mod dangerous;
+pub mod dpop;
 mod encoding;
 pub mod error;
 #[cfg(feature = "jwks-remote")]

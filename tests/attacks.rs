@@ -7,6 +7,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/dpop.rs"]
+mod dpop;
 #[path = "common/idp.rs"]
 mod idp;
 
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use dpop::DpopClient;
 use keycard::revocation::RevocationList;
 use keycard::{Algorithm, Format, Key, Kid, NoCustomClaims, Verifier};
 use serde_json::{Value, json};
@@ -891,6 +894,40 @@ fn write_attack_seeds() {
             std::fs::write(path, case.attack.as_bytes()).unwrap();
         }
     }
+    write_dpop_seeds();
+}
+
+/// The `dpop` target's seeds: good proofs (both algorithms) for its request, and every DPoP
+/// attack proof.
+fn write_dpop_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/dpop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (method, url, token) = keycard::fuzzing::DPOP_REQUEST;
+    let mut seeds = Vec::new();
+    for alg in [Algorithm::EdDSA, Algorithm::ES256] {
+        let c = DpopClient::new(alg);
+        seeds.push((
+            format!("valid-{}", alg.name().to_ascii_lowercase()),
+            c.proof(method, url, keycard::fuzzing::NOW, Some(token)),
+        ));
+    }
+    let w = dpop_world();
+    for case in dpop_cases(&w) {
+        if let Present::Dpop { proof, .. } = case.attack {
+            let name: String = case
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            seeds.push((format!("attack-{name}"), proof));
+        }
+    }
+    for (name, proof) in seeds {
+        let path = dir.join(format!("seed-{name}"));
+        if !path.exists() {
+            std::fs::write(path, proof.as_bytes()).unwrap();
+        }
+    }
 }
 
 #[test]
@@ -939,4 +976,418 @@ fn ecdsa_twins_are_one_token_to_revocation() {
             "revoked"
         );
     }
+}
+
+// --- DPoP (RFC 9449): sender-constrained tokens -------------------------------------------------
+
+const API: &str = "https://api.test/orders";
+
+/// How a DPoP case presents its token.
+enum Present {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// `Authorization: DPoP <token>` with `DPoP: <proof>`, for `method url`.
+    Dpop {
+        token: String,
+        proof: String,
+        method: &'static str,
+    },
+}
+
+struct DpopCase {
+    name: &'static str,
+    expect: &'static str,
+    attack: Present,
+    control: Present,
+}
+
+struct DpopWorld {
+    kc: keycard::Keycard,
+    client: DpopClient,
+    /// A session bound to `client`'s key.
+    bound: String,
+    /// A bearer session's access token.
+    bearer: String,
+}
+
+fn dpop_world() -> DpopWorld {
+    let f = fixture();
+    let kc = keycard::Keycard::builder(f.keys.clone())
+        .clock(Arc::new(f.clock.clone()))
+        .build()
+        .unwrap();
+    let client = DpopClient::new(Algorithm::EdDSA);
+    let login = client.proof("POST", "https://api.test/login", T0, None);
+    let request = keycard::dpop::ProofRequest {
+        method: "POST",
+        url: "https://api.test/login",
+        access_token: None,
+    };
+    let proof = kc.check_dpop(&login, &request).unwrap();
+    assert_eq!(proof.jkt, client.thumbprint(), "RFC 7638, computed by hand");
+    let pair = kc
+        .login_dpop("alice", &NoCustomClaims {}, None, Some(proof.jkt))
+        .unwrap();
+    let bearer = kc.login("bob", &NoCustomClaims {}, None).unwrap();
+    DpopWorld {
+        bound: pair.access.as_str().to_owned(),
+        bearer: bearer.access.as_str().to_owned(),
+        kc,
+        client,
+    }
+}
+
+fn dpop_cases(w: &DpopWorld) -> Vec<DpopCase> {
+    let c = &w.client;
+    let t = w.bound.as_str();
+    let good = |iat: i64| c.proof("GET", API, iat, Some(t));
+    let dpop = |proof: String| Present::Dpop {
+        token: t.to_owned(),
+        proof,
+        method: "GET",
+    };
+    let mut out = Vec::new();
+    let mut case = |name, expect, attack, control| {
+        out.push(DpopCase {
+            name,
+            expect,
+            attack,
+            control,
+        })
+    };
+    case(
+        "bound token sent as Bearer",
+        "invalid_dpop_proof",
+        Present::Bearer(t.to_owned()),
+        dpop(good(T0)),
+    );
+    case(
+        "bearer token sent under the DPoP scheme",
+        "invalid_dpop_proof",
+        Present::Dpop {
+            token: w.bearer.clone(),
+            proof: c.proof("GET", API, T0, Some(&w.bearer)),
+            method: "GET",
+        },
+        Present::Bearer(w.bearer.clone()),
+    );
+    let replayed = good(T0);
+    w.kc.verify_dpop::<NoCustomClaims>(t, &replayed, "GET", API)
+        .expect("first use of the replayed proof");
+    case(
+        "replayed proof",
+        "invalid_dpop_proof",
+        dpop(replayed),
+        dpop(good(T0)),
+    );
+    case(
+        "wrong htm",
+        "invalid_dpop_proof",
+        dpop(c.proof("POST", API, T0, Some(t))),
+        dpop(good(T0)),
+    );
+    case(
+        "wrong htu path",
+        "invalid_dpop_proof",
+        dpop(c.proof("GET", "https://api.test/admin", T0, Some(t))),
+        // The query and fragment are not part of htu; scheme and host compare case-blind.
+        dpop(c.proof("GET", "HTTPS://API.test/orders?page=2#top", T0, Some(t))),
+    );
+    case(
+        "wrong htu host",
+        "invalid_dpop_proof",
+        dpop(c.proof("GET", "https://evil.test/orders", T0, Some(t))),
+        dpop(c.proof("GET", "https://api.test:443/orders", T0, Some(t))),
+    );
+    case(
+        "stale iat",
+        "invalid_dpop_proof",
+        dpop(good(T0 - 61)),
+        dpop(good(T0 - 59)),
+    );
+    case(
+        "future iat",
+        "invalid_dpop_proof",
+        dpop(good(T0 + 6)),
+        dpop(good(T0 + 4)),
+    );
+    let thief = DpopClient::new(Algorithm::EdDSA);
+    case(
+        "proof by another key",
+        "invalid_dpop_proof",
+        dpop(thief.proof("GET", API, T0, Some(t))),
+        dpop(good(T0)),
+    );
+    let es = DpopClient::new(Algorithm::ES256);
+    case(
+        "proof by another key of another algorithm",
+        "invalid_dpop_proof",
+        dpop(es.proof("GET", API, T0, Some(t))),
+        dpop(good(T0)),
+    );
+    case(
+        "missing ath",
+        "invalid_dpop_proof",
+        dpop(c.proof("GET", API, T0, None)),
+        dpop(good(T0)),
+    );
+    case(
+        "ath of another token",
+        "invalid_dpop_proof",
+        dpop(c.proof("GET", API, T0, Some(&w.bearer))),
+        dpop(good(T0)),
+    );
+    let mut private = c.header();
+    private["jwk"]["d"] = json!(b64(&secret_of(&c.key)));
+    case(
+        "private key in the header jwk",
+        "invalid_dpop_proof",
+        dpop(c.sign(&private, &c.claims("GET", API, T0, Some(t)))),
+        dpop(good(T0)),
+    );
+    let none = with(c.header(), "alg", json!("none"));
+    let unsigned = {
+        let signed = c.sign(&none, &c.claims("GET", API, T0, Some(t)));
+        format!("{}.", signed.rsplit_once('.').unwrap().0)
+    };
+    case(
+        "alg none",
+        "invalid_dpop_proof",
+        dpop(unsigned),
+        dpop(good(T0)),
+    );
+    case(
+        "typ jwt",
+        "invalid_dpop_proof",
+        dpop(c.sign(
+            &with(c.header(), "typ", json!("JWT")),
+            &c.claims("GET", API, T0, Some(t)),
+        )),
+        dpop(good(T0)),
+    );
+    case(
+        "no jwk",
+        "invalid_dpop_proof",
+        dpop(c.sign(
+            &without(c.header(), "jwk"),
+            &c.claims("GET", API, T0, Some(t)),
+        )),
+        dpop(good(T0)),
+    );
+    case(
+        "jwk of another algorithm than alg",
+        "invalid_dpop_proof",
+        dpop(c.sign(
+            &with(c.header(), "jwk", es.jwk()),
+            &c.claims("GET", API, T0, Some(t)),
+        )),
+        dpop(good(T0)),
+    );
+    case(
+        "a header that points elsewhere (jku)",
+        "invalid_dpop_proof",
+        dpop(c.sign(
+            &with(c.header(), "jku", json!("https://evil.test/jwks")),
+            &c.claims("GET", API, T0, Some(t)),
+        )),
+        dpop(good(T0)),
+    );
+    case(
+        "tampered claims",
+        "invalid_dpop_proof",
+        dpop({
+            let p = good(T0);
+            let parts: Vec<&str> = p.split('.').collect();
+            let claims = c.claims("GET", API, T0, Some(t));
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                b64(claims.to_string().as_bytes()),
+                parts[2]
+            )
+        }),
+        dpop(good(T0)),
+    );
+    case(
+        "HS256 proof keyed by the token",
+        "invalid_dpop_proof",
+        dpop(hs256_with_secret(
+            &json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": {"kty": "oct", "k": b64(t.as_bytes())}}),
+            &c.claims("GET", API, T0, Some(t)),
+            t.as_bytes(),
+        )),
+        dpop(good(T0)),
+    );
+    case(
+        "jti missing",
+        "invalid_dpop_proof",
+        dpop(c.sign(
+            &c.header(),
+            &without(c.claims("GET", API, T0, Some(t)), "jti"),
+        )),
+        dpop(good(T0)),
+    );
+    out
+}
+
+fn dpop_outcome(kc: &keycard::Keycard, p: &Present) -> Result<(), &'static str> {
+    let r = match p {
+        Present::Bearer(token) => kc.verify::<NoCustomClaims>(token).map(|_| ()),
+        Present::Dpop {
+            token,
+            proof,
+            method,
+        } => kc
+            .verify_dpop::<NoCustomClaims>(token, proof, method, API)
+            .map(|_| ()),
+    };
+    r.map_err(|e| e.kind())
+}
+
+#[test]
+fn dpop_attacks_fail_with_their_kind_and_controls_pass() {
+    let w = dpop_world();
+    let cases = dpop_cases(&w);
+    assert!(cases.len() >= 20, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let attack = dpop_outcome(&w.kc, &case.attack);
+        let control = dpop_outcome(&w.kc, &case.control);
+        if attack != Err(case.expect) || control.is_err() {
+            failures.push(format!(
+                "{}: attack -> {attack:?} (want {}), control -> {control:?}",
+                case.name, case.expect
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn a_stolen_bound_session_is_useless_without_the_key() {
+    let w = dpop_world();
+    let c = &w.client;
+    let login = |client: &DpopClient| {
+        let proof = client.proof("POST", "https://api.test/login", T0, None);
+        let req = keycard::dpop::ProofRequest {
+            method: "POST",
+            url: "https://api.test/login",
+            access_token: None,
+        };
+        w.kc.check_dpop(&proof, &req).unwrap().jkt
+    };
+    let refresh_proof = |client: &DpopClient| {
+        let proof = client.proof("POST", "https://api.test/refresh", T0, None);
+        let req = keycard::dpop::ProofRequest {
+            method: "POST",
+            url: "https://api.test/refresh",
+            access_token: None,
+        };
+        w.kc.check_dpop(&proof, &req).unwrap().jkt
+    };
+    let pair =
+        w.kc.login_dpop("carol", &NoCustomClaims {}, None, Some(login(c)))
+            .unwrap();
+    let refresh = pair.refresh.as_str();
+    // The thief has the refresh token but not the key: no proof, or a proof by their own key.
+    let thief = DpopClient::new(Algorithm::ES256);
+    assert_eq!(
+        w.kc.refresh(refresh, None).unwrap_err().kind(),
+        "invalid_dpop_proof"
+    );
+    assert_eq!(
+        w.kc.refresh_dpop(refresh, None, Some(&refresh_proof(&thief)))
+            .unwrap_err()
+            .kind(),
+        "invalid_dpop_proof"
+    );
+    // Neither attempt burned the token nor ended the session: the owner refreshes, bound still.
+    let next =
+        w.kc.refresh_dpop(refresh, None, Some(&refresh_proof(c)))
+            .unwrap();
+    let token = next.access.as_str();
+    let (verified, _) = w
+        .kc
+        .verify_dpop::<NoCustomClaims>(token, &c.proof("GET", API, T0, Some(token)), "GET", API)
+        .unwrap();
+    assert_eq!(verified.claims().dpop_jkt(), Some(c.thumbprint().as_str()));
+    assert_eq!(
+        w.kc.verify::<NoCustomClaims>(token).unwrap_err().kind(),
+        "invalid_dpop_proof"
+    );
+    // A privilege change keeps the binding (never a downgrade to bearer).
+    let again = w.kc.reissue(&verified, &json!({"role": "admin"})).unwrap();
+    assert_eq!(
+        w.kc.verify::<NoCustomClaims>(again.access.as_str())
+            .unwrap_err()
+            .kind(),
+        "invalid_dpop_proof"
+    );
+}
+
+#[test]
+fn dpop_policy_and_nonces() {
+    let f = fixture();
+    let build = |b: keycard::KeycardBuilder| b.clock(Arc::new(f.clock.clone())).build().unwrap();
+    let client = DpopClient::new(Algorithm::ES256);
+    let req = keycard::dpop::ProofRequest {
+        method: "POST",
+        url: "https://api.test/login",
+        access_token: None,
+    };
+    let proof = || client.proof("POST", "https://api.test/login", T0, None);
+
+    let required =
+        build(keycard::Keycard::builder(f.keys.clone()).dpop(keycard::dpop::DpopPolicy::Required));
+    assert_eq!(
+        required
+            .login("alice", &NoCustomClaims {}, None)
+            .unwrap_err()
+            .kind(),
+        "invalid_dpop_proof"
+    );
+    let jkt = required.check_dpop(&proof(), &req).unwrap().jkt;
+    assert!(
+        required
+            .login_dpop("alice", &NoCustomClaims {}, None, Some(jkt))
+            .is_ok()
+    );
+
+    let off = build(keycard::Keycard::builder(f.keys.clone()).dpop(keycard::dpop::DpopPolicy::Off));
+    assert_eq!(
+        off.check_dpop(&proof(), &req).unwrap_err().kind(),
+        "invalid_dpop_proof"
+    );
+    assert!(off.login("alice", &NoCustomClaims {}, None).is_ok());
+
+    let nonced =
+        build(keycard::Keycard::builder(f.keys.clone()).dpop_nonces(Duration::from_secs(300)));
+    let err = nonced.check_dpop(&proof(), &req).unwrap_err();
+    assert_eq!(err.kind(), "use_dpop_nonce");
+    let keycard::Error::UseDpopNonce { nonce } = err else {
+        unreachable!()
+    };
+    assert_eq!(nonced.dpop_nonce().as_deref(), Some(nonce.as_str()));
+    let with_nonce = client.proof_with_nonce("POST", "https://api.test/login", T0, &nonce);
+    assert!(nonced.check_dpop(&with_nonce, &req).is_ok());
+    // A made-up nonce is asked to retry too; the previous period's is still good, older ones not.
+    let made_up = client.proof_with_nonce(
+        "POST",
+        "https://api.test/login",
+        T0,
+        "AAAAAAAAAAAAAAAAAAAAAAAA",
+    );
+    assert_eq!(
+        nonced.check_dpop(&made_up, &req).unwrap_err().kind(),
+        "use_dpop_nonce"
+    );
+    f.clock.advance(Duration::from_secs(300));
+    let later = client.proof_with_nonce("POST", "https://api.test/login", T0 + 300, &nonce);
+    assert!(nonced.check_dpop(&later, &req).is_ok());
+    f.clock.advance(Duration::from_secs(300));
+    let too_late = client.proof_with_nonce("POST", "https://api.test/login", T0 + 600, &nonce);
+    assert_eq!(
+        nonced.check_dpop(&too_late, &req).unwrap_err().kind(),
+        "use_dpop_nonce"
+    );
 }

@@ -324,3 +324,30 @@ fn write_seed_corpus() {
     write("refresh", "access-token", access.as_str().as_bytes());
     write("jwk", "public-set", f.keys.public_jwks().as_bytes());
 }
+
+#[test]
+fn dpop_seed_proofs_still_pass() {
+    // The valid seeds start the fuzzer past the signature and claim checks.
+    let (method, url, token) = fuzzing::DPOP_REQUEST;
+    let request = keycard::dpop::ProofRequest {
+        method,
+        url,
+        access_token: Some(token),
+    };
+    let now = keycard::Timestamp::from_unix(fuzzing::NOW).unwrap();
+    let mut passed = 0;
+    for path in fs::read_dir(corpus_dir("dpop")).unwrap().flatten() {
+        if path
+            .file_name()
+            .to_string_lossy()
+            .starts_with("seed-valid-")
+        {
+            let proof = fs::read_to_string(path.path()).unwrap();
+            keycard::dpop::ProofChecker::default()
+                .check(&proof, &request, now)
+                .unwrap();
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 2);
+}

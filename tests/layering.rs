@@ -25,6 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("verify", &["keys", "claims", "format"]),
     ("dangerous", &["keys", "format"]),
     ("status", &["keys", "claims", "format", "verify"]),
+    ("dpop", &["keys", "claims"]),
     ("revocation", &["keys", "claims", "verify"]),
     ("refresh", &["keys", "claims", "verify", "revocation"]),
     (
@@ -42,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "revocation",
             "stores",
             "status",
+            "dpop",
         ],
     ),
     // Integrations are leaves of the flow: they may use everything, and nothing uses them.
@@ -57,6 +59,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "stores",
             "keycard",
             "status",
+            "dpop",
         ],
     ),
 ];

@@ -1,9 +1,13 @@
 //! One behavioural suite, every store: the same session rules must hold on the memory store and
 //! on the Redis store (a real `redis-server`, started here; with the `redis` feature).
 //!
-//! Harness-less (`libtest-mimic`): without redis-server the Redis half is reported ignored, with
+//! Harness-less (`common/harness.rs`): without redis-server the Redis half is reported ignored, with
 //! the reason, outside CI, and fails under CI.
 
+#[path = "common/mod.rs"]
+mod common;
+#[path = "common/dpop.rs"]
+mod dpop;
 #[path = "common/harness.rs"]
 mod harness;
 #[path = "common/oracle.rs"]
@@ -412,6 +416,77 @@ fn status_indices_are_reused_only_after_their_tokens_expired(make: MakeStore) {
     );
 }
 
+fn dpop_proofs_are_used_once_and_bind_sessions(make: MakeStore) {
+    let w = world(make, |b| b);
+    let client = dpop::DpopClient::new(Algorithm::ES256);
+    let at = |path: &str| format!("https://api.test/{path}");
+    let request = |url: &'static str| keycard::dpop::ProofRequest {
+        method: "POST",
+        url,
+        access_token: None,
+    };
+    let login_url = at("login");
+    let login_url: &'static str = Box::leak(login_url.into_boxed_str());
+    let refresh_url: &'static str = Box::leak(at("refresh").into_boxed_str());
+    // Racing replays of one proof: exactly one is accepted.
+    let proof = client.proof("POST", login_url, T0, None);
+    let barrier = Barrier::new(8);
+    let accepted: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    w.kc.check_dpop(&proof, &request(login_url))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let jkts: Vec<_> = accepted.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(jkts.len(), 1, "{accepted:?}");
+    for r in &accepted {
+        if let Err(e) = r {
+            assert_eq!(e.kind(), "invalid_dpop_proof");
+        }
+    }
+    // The binding is stored with the family: a refresh needs a proof by the same key, and the
+    // new access token is bound too.
+    let pair =
+        w.kc.login_dpop("alice", &NoCustomClaims {}, None, Some(jkts[0].jkt.clone()))
+            .unwrap();
+    assert_eq!(
+        kind(w.kc.refresh(pair.refresh.as_str(), None)),
+        "invalid_dpop_proof"
+    );
+    let proved =
+        w.kc.check_dpop(
+            &client.proof("POST", refresh_url, T0, None),
+            &request(refresh_url),
+        )
+        .unwrap();
+    let next =
+        w.kc.refresh_dpop(pair.refresh.as_str(), None, Some(&proved.jkt))
+            .unwrap();
+    assert_eq!(
+        kind(w.kc.verify::<NoCustomClaims>(next.access.as_str())),
+        "invalid_dpop_proof"
+    );
+    let token = next.access.as_str();
+    let api = "https://api.test/orders";
+    let (verified, _) =
+        w.kc.verify_dpop::<NoCustomClaims>(
+            token,
+            &client.proof("GET", api, T0, Some(token)),
+            "GET",
+            api,
+        )
+        .unwrap();
+    assert_eq!(
+        verified.claims().dpop_jkt(),
+        Some(client.thumbprint().as_str())
+    );
+}
+
 /// Every test of the suite, by name.
 const SUITE: &[(&str, SuiteTest)] = &[
     #[cfg(feature = "status-list")]
@@ -433,6 +508,10 @@ const SUITE: &[(&str, SuiteTest)] = &[
     ("step_up_and_reissue", step_up_and_reissue),
     ("timeouts", timeouts),
     ("the_async_api", the_async_api),
+    (
+        "dpop_proofs_are_used_once_and_bind_sessions",
+        dpop_proofs_are_used_once_and_bind_sessions,
+    ),
 ];
 
 // --- The stores.

@@ -32,6 +32,7 @@ pub const REGISTERED: &[&str] = &[
     "sid",
     "auth_time",
     "status",
+    "cnf",
 ];
 
 /// Longest status list `uri` accepted, in bytes.
@@ -171,6 +172,7 @@ pub struct Claims<C = NoCustomClaims> {
     pub(crate) sid: Option<SessionId>,
     pub(crate) auth_time: Option<Timestamp>,
     pub(crate) status: Option<StatusRef>,
+    pub(crate) cnf_jkt: Option<String>,
     pub(crate) custom: C,
 }
 
@@ -215,6 +217,11 @@ impl<C> Claims<C> {
     /// Status List), for tokens minted with one.
     pub fn status(&self) -> Option<&StatusRef> {
         self.status.as_ref()
+    }
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449), for
+    /// sender-constrained tokens. Such a token is only good with a proof by that key.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.cnf_jkt.as_deref()
     }
     /// The custom claims.
     pub fn custom(&self) -> &C {

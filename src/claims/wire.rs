@@ -19,6 +19,7 @@ use super::{
     TokenId, valid_id,
 };
 use crate::clock::Timestamp;
+use crate::encoding::b64;
 use crate::encoding::json::{
     self as strict, BAD_AUDIENCE, BAD_STRING, MAX_DEPTH, NOT_OBJECT, StrictValue, insert_unique,
     set_once,
@@ -54,6 +55,9 @@ impl<C: Serialize> Claims<C> {
             }
             if let Some(t) = self.auth_time {
                 m.serialize_entry("auth_time", &enc.to_json(t))?;
+            }
+            if let Some(jkt) = &self.cnf_jkt {
+                m.serialize_entry("cnf", &serde_json::json!({ "jkt": jkt }))?;
             }
             if let Some(st) = &self.status {
                 let list = serde_json::json!({ "status_list": { "idx": st.idx, "uri": st.uri } });
@@ -145,6 +149,7 @@ impl RawClaims {
             sid: r.sid,
             auth_time: r.auth_time,
             status: r.status,
+            cnf_jkt: r.cnf_jkt,
             custom: self.extra,
         })
     }
@@ -166,6 +171,7 @@ impl Claims<Map<String, Value>> {
             sid: self.sid,
             auth_time: self.auth_time,
             status: self.status,
+            cnf_jkt: self.cnf_jkt,
             custom,
         })
     }
@@ -185,6 +191,23 @@ struct Registered {
     auth_time: Option<Timestamp>,
     status: Option<StatusRef>,
     status_seen: bool,
+    cnf_jkt: Option<String>,
+    cnf_seen: bool,
+}
+
+/// `cnf`: an object; its `jkt`, when present, a base64url SHA-256 thumbprint (43 characters).
+/// Other confirmation methods are ignored.
+fn read_cnf(v: Value) -> std::result::Result<Option<String>, &'static str> {
+    let Value::Object(cnf) = v else {
+        return Err("cnf is not an object");
+    };
+    match cnf.get("jkt") {
+        None => Ok(None),
+        Some(Value::String(j)) if j.len() == 43 && b64::decode(j).is_ok_and(|b| b.len() == 32) => {
+            Ok(Some(j.clone()))
+        }
+        Some(_) => Err("cnf.jkt is not a SHA-256 thumbprint"),
+    }
 }
 
 /// `status`: an object; when it holds `status_list`, that must be `{"idx": integer >= 0,
@@ -251,6 +274,15 @@ impl<'de> Visitor<'de> for ClaimsSeed {
                     let id = map.next_value_seed(Ident)?;
                     set_once(&mut r.sid, SessionId(id.into()))?
                 }
+                Field::Cnf => {
+                    let v = map.next_value_seed(inner)?;
+                    let jkt = read_cnf(v).map_err(de::Error::custom)?;
+                    if r.cnf_seen {
+                        return Err(de::Error::custom(strict::DUPLICATE));
+                    }
+                    r.cnf_seen = true;
+                    r.cnf_jkt = jkt;
+                }
                 Field::Status => {
                     let v = map.next_value_seed(inner)?;
                     let st = read_status(v).map_err(de::Error::custom)?;
@@ -304,6 +336,7 @@ enum Field {
     Sid,
     AuthTime,
     Status,
+    Cnf,
     Other(String),
 }
 
@@ -320,6 +353,7 @@ impl Field {
             "sid" => Field::Sid,
             "auth_time" => Field::AuthTime,
             "status" => Field::Status,
+            "cnf" => Field::Cnf,
             _ => return None,
         })
     }
@@ -492,6 +526,7 @@ mod tests {
                 idx: 42,
                 uri: "https://issuer/statuslists/1".into(),
             }),
+            cnf_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
             custom,
         }
     }

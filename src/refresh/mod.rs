@@ -135,6 +135,9 @@ pub struct Family {
     /// The session's index in the Token Status List, when the keycard publishes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u32>,
+    /// The DPoP key the session is bound to (its RFC 7638 thumbprint), when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl Family {
@@ -223,7 +226,7 @@ pub enum CasOutcome {
     /// The stored generation was the expected one; the family was replaced.
     Swapped,
     /// Someone rotated first; this is the family as it is now.
-    Conflict(Family),
+    Conflict(Box<Family>),
     /// There is no such family (any more).
     Missing,
 }
@@ -283,6 +286,16 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Periodic work: pruning, and for distributed stores the replica's housekeeping. Returns
     /// how many revocations were pruned.
     fn maintain(&self) -> StoreFuture<'_, usize>;
+
+    /// DPoP (RFC 9449): records that the proof `id` was used, unless it already was, until
+    /// `until`; `true` for its first use. Atomic across every node sharing the store, so a proof
+    /// is accepted once. Stores that cannot remember proofs refuse (`config`).
+    fn claim_once<'a>(&'a self, id: &'a str, until: Timestamp) -> StoreFuture<'a, bool> {
+        let _ = (id, until);
+        Box::pin(std::future::ready(Err(Error::Config(
+            "this session store cannot remember DPoP proofs".into(),
+        ))))
+    }
 
     /// Token Status List: the name of this store's list, the last segment of its URI. A store
     /// whose status table survives restarts and is shared by every node (Redis) keeps one name;

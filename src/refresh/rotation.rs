@@ -78,6 +78,7 @@ mod tests {
             claims: Default::default(),
             context: ClientContext::default(),
             status: None,
+            dpop_jkt: None,
         }
     }
 

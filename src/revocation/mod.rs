@@ -318,6 +318,11 @@ impl RevocationList {
         }
     }
 
+    /// The clock the list prunes by.
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
     /// Uses `clock` for pruning.
     pub fn with_clock(mut self, clock: SharedClock) -> RevocationList {
         self.clock = clock;

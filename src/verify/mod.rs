@@ -226,13 +226,19 @@ impl Verifier {
     }
 
     /// Verifies an access token and reads its claims, custom ones as `C`.
+    ///
+    /// A DPoP-bound token (one with `cnf.jkt`) is refused here (`invalid_dpop_proof`): it is
+    /// only good with a proof by its key, which
+    /// [`Keycard::verify_dpop_async`](crate::Keycard::verify_dpop_async) checks. So a bound
+    /// token stolen and replayed as a bearer token fails on every path that does not check a
+    /// proof.
     pub fn verify_access<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Access, C>> {
-        self.verify(token)
+        self.verify(token, Binding::Bearer)
     }
 
     /// Verifies a refresh token and reads its claims, custom ones as `C`.
     pub fn verify_refresh<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Refresh, C>> {
-        self.verify(token)
+        self.verify(token, Binding::Bearer)
     }
 
     /// [`verify_access`](Verifier::verify_access) for async code: the same checks, with the
@@ -241,7 +247,17 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<Access, C>> {
-        self.verify_async(token).await
+        self.verify_async(token, Binding::Bearer).await
+    }
+
+    /// [`verify_access_async`](Verifier::verify_access_async) for a token sent with a DPoP
+    /// proof: a token bound to a key is accepted, and so is one that is not (the caller decides
+    /// what an unbound token under the `DPoP` scheme means). The proof is the caller's to check.
+    pub(crate) async fn verify_access_bound_async<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<Access, C>> {
+        self.verify_async(token, Binding::Proven).await
     }
 
     /// [`verify_refresh`](Verifier::verify_refresh) for async code.
@@ -249,11 +265,16 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<Refresh, C>> {
-        self.verify_async(token).await
+        self.verify_async(token, Binding::Bearer).await
     }
 
-    fn verify<K: TokenKind, C: DeserializeOwned>(&self, token: &str) -> Result<Verified<K, C>> {
+    fn verify<K: TokenKind, C: DeserializeOwned>(
+        &self,
+        token: &str,
+        binding: Binding,
+    ) -> Result<Verified<K, C>> {
         let checked = self.check_token::<K>(token)?;
+        binding.admits(&checked.claims)?;
         if let Some(list) = self.revocation_check()?
             && list.check(&checked.facts())?
         {
@@ -265,6 +286,7 @@ impl Verifier {
     async fn verify_async<K: TokenKind, C: DeserializeOwned>(
         &self,
         token: &str,
+        binding: Binding,
     ) -> Result<Verified<K, C>> {
         #[cfg(feature = "jwks-remote")]
         let checked = match (&self.remote, self.check_token::<K>(token)) {
@@ -284,6 +306,7 @@ impl Verifier {
         };
         #[cfg(not(feature = "jwks-remote"))]
         let checked = self.check_token::<K>(token)?;
+        binding.admits(&checked.claims)?;
         if let Some(list) = self.revocation_check()?
             && list.check_async(checked.facts()).await?
         {
@@ -426,6 +449,25 @@ impl Verifier {
                 return Err(Error::wrong_audience(want.as_deref(), aud.as_slice()));
             }
             (None, None) => {}
+        }
+        Ok(())
+    }
+}
+
+/// How a token was presented: alone (a bearer token), or with a DPoP proof its caller checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    Bearer,
+    Proven,
+}
+
+impl Binding {
+    /// A token bound to a DPoP key is good only with a proof.
+    fn admits<C>(self, claims: &Claims<C>) -> Result<()> {
+        if self == Binding::Bearer && claims.cnf_jkt.is_some() {
+            return Err(Error::InvalidDpopProof(
+                "a DPoP-bound token was presented without its proof",
+            ));
         }
         Ok(())
     }

@@ -8,6 +8,9 @@ use serde_json::json;
 
 use crate::common::*;
 
+#[path = "../common/dpop.rs"]
+mod dpop;
+
 fn kind_of(v: &Verifier, token: &str) -> &'static str {
     v.verify_access::<NoCustomClaims>(token).unwrap_err().kind()
 }
@@ -167,6 +170,27 @@ fn every_error_kind_is_reached() {
     let jwks = Error::JwksUnavailable("JWK Set: timed out".into());
     assert!(jwks.is_retryable());
     check("jwks_unavailable", jwks.kind());
+
+    // DPoP: a proof that is not one, and a good proof without the server's nonce.
+    let kc = keycard::Keycard::builder(f.keys.clone())
+        .dpop_nonces(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let request = keycard::dpop::ProofRequest {
+        method: "POST",
+        url: "https://api.test/login",
+        access_token: None,
+    };
+    check(
+        "invalid_dpop_proof",
+        kc.check_dpop("not.a.proof", &request).unwrap_err().kind(),
+    );
+    let client = dpop::DpopClient::new(Algorithm::ES256);
+    let proof = client.proof("POST", "https://api.test/login", kc.now().as_unix(), None);
+    check(
+        "use_dpop_nonce",
+        kc.check_dpop(&proof, &request).unwrap_err().kind(),
+    );
 
     // `crypto` is only reachable when the OS random generator or a backend fails, which a test
     // cannot provoke; it maps to a stable code all the same.

@@ -14,6 +14,7 @@
 //! P:{st}:used        one bit per index: taken (Redis bit order, most significant bit first)
 //! P:{st}:bits        one bit per index: the session's status (1 = INVALID)
 //! P:{st}:reclaim     taken indices, scored by when they may be reused (unix seconds)
+//! P:dp:<id>          a DPoP proof seen (SET NX); expires when the proof could no longer be used
 //! ```
 //!
 //! `H` is a hash of the subject (never the subject itself, which is personal data and may hold
@@ -95,6 +96,11 @@ impl Names {
 
     pub(crate) fn log(&self) -> String {
         format!("{}:log", self.revocations())
+    }
+
+    /// A DPoP proof's one-time-use key (`id` is already a hash).
+    pub(crate) fn proof(&self, id: &str) -> String {
+        format!("{}:dp:{id}", self.prefix)
     }
 
     /// The Token Status List's keys, in one slot: `cap`, `used`, `bits`, `reclaim`.

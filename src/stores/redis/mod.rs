@@ -597,7 +597,7 @@ impl SessionStore for RedisStore {
             match (reply.first(), reply.get(1)) {
                 (Some(Value::Int(1)), _) => Ok(CasOutcome::Swapped),
                 (Some(Value::Int(0)), Some(Value::BulkString(cur))) => {
-                    Ok(CasOutcome::Conflict(layout::decode_family(cur)?))
+                    Ok(CasOutcome::Conflict(Box::new(layout::decode_family(cur)?)))
                 }
                 (Some(Value::Int(-1)), _) => Ok(CasOutcome::Missing),
                 _ => Err(Error::Corrupt("an unexpected reply from the swap script")),
@@ -706,6 +706,25 @@ impl SessionStore for RedisStore {
                 .map_err(unavailable)?;
             RedisStore::snapshot(inner).await?;
             Ok(pruned)
+        })
+    }
+
+    fn claim_once<'a>(&'a self, id: &'a str, until: Timestamp) -> StoreFuture<'a, bool> {
+        let inner = self.inner.clone();
+        let id = id.to_owned();
+        self.run(async move {
+            let now = inner.clock.now();
+            let mut invocation = scripts::claim_once().prepare_invoke();
+            invocation
+                .key(inner.names.proof(&id))
+                .arg(RedisStore::px(now, until));
+            let first: i64 = inner
+                .conn
+                .clone()
+                .invoke(&invocation)
+                .await
+                .map_err(unavailable)?;
+            Ok(first == 1)
         })
     }
 

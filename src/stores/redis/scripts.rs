@@ -234,3 +234,13 @@ script!(
 return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
 "#
 );
+
+script!(
+    claim_once,
+    "Records a DPoP proof's first use. KEYS: the proof's key. ARGV: expiry (ms). Returns 1 the \
+     first time, 0 after.",
+    r#"
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+"#
+);
