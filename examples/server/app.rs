@@ -17,7 +17,10 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use keycard::clock::SharedClock;
 use keycard::file_lock::FileLock;
-use keycard::http::{Authenticated, KeycardHttp, MaintenanceHandle, Rejection, TokenSource};
+use keycard::http::{
+    Authenticated, DPOP_NONCE, KeycardHttp, MaintenanceHandle, Rejection, TokenSource,
+    token_endpoint_error,
+};
 use keycard::refresh::SessionStore;
 use keycard::{
     Algorithm, Error, Format, KeyRing, Keycard, LimitPolicy, NoCustomClaims, SessionId, TokenPair,
@@ -36,6 +39,8 @@ use users::Users;
 const BODY_LIMIT: usize = 16 * 1024;
 /// How recent `auth_time` must be for `POST /sensitive`.
 const SENSITIVE_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+/// How often DPoP nonces rotate (`--dpop-nonce`); the previous one stays good.
+const DPOP_NONCE_PERIOD: Duration = Duration::from_secs(5 * 60);
 /// Verified access tokens remembered per node (about 1 KiB each).
 const VERIFIED_CACHE: usize = 10_000;
 
@@ -163,7 +168,11 @@ async fn full_node(cfg: &Config, base: &str, clock: Option<SharedClock>) -> Resu
         // accepts the others'.
         .mint_issuer(issuer.clone())
         .status_list(format!("{issuer}{STATUS_PATH}"))
-        .status_list_ttl(cfg.status_ttl);
+        .status_list_ttl(cfg.status_ttl)
+        .dpop(cfg.dpop);
+    if cfg.dpop_nonce {
+        builder = builder.dpop_nonces(DPOP_NONCE_PERIOD);
+    }
     if let Some(max) = cfg.max_sessions {
         builder = builder.session_limit(max, LimitPolicy::Reject);
     }
@@ -174,7 +183,9 @@ async fn full_node(cfg: &Config, base: &str, clock: Option<SharedClock>) -> Resu
         builder = builder.store(store);
     }
     let keycard = Arc::new(builder.build().map_err(|e| e.to_string())?);
-    let http = KeycardHttp::new(keycard.clone());
+    let http = KeycardHttp::new(keycard.clone())
+        .with_public_origin(cfg.public_url.as_deref().unwrap_or(base))
+        .map_err(|e| e.to_string())?;
     let mut maintenance = http.maintenance().every(Duration::from_secs(5));
     if let Some(path) = &cfg.keys {
         maintenance = maintenance.reload_keys_from(path);
@@ -268,13 +279,15 @@ enum Mode {
 
 /// The answer to a login, refresh or step-up: tokens in the body (bearer) or in cookies with
 /// the CSRF token in the body (cookie).
-fn issued(app: &AppState, pair: &TokenPair, mode: Mode) -> Response {
+/// A DPoP-bound pair says `"token_type": "DPoP"`; with server nonces on, every answer carries
+/// the current one.
+fn issued(app: &AppState, pair: &TokenPair, mode: Mode, bound: bool) -> Response {
     let expires_in = pair.expires_in(app.keycard.now());
-    match mode {
+    let mut r = match mode {
         Mode::Bearer => Json(json!({
             "access_token": pair.access.as_str(),
             "refresh_token": pair.refresh.as_str(),
-            "token_type": "Bearer",
+            "token_type": if bound { "DPoP" } else { "Bearer" },
             "expires_in": expires_in,
         }))
         .into_response(),
@@ -286,6 +299,19 @@ fn issued(app: &AppState, pair: &TokenPair, mode: Mode) -> Response {
                 .into_response(),
             Err(e) => e.into_response(),
         },
+    };
+    with_nonce(app, &mut r);
+    r
+}
+
+/// Adds the current DPoP nonce, when nonces are on.
+fn with_nonce(app: &AppState, r: &mut Response) {
+    if let Some(v) = app
+        .keycard
+        .dpop_nonce()
+        .and_then(|n| HeaderValue::from_str(&n).ok())
+    {
+        r.headers_mut().insert(DPOP_NONCE, v);
     }
 }
 
@@ -318,6 +344,15 @@ async fn login(State(app): State<AppState>, request: Request) -> Response {
     if body.mode == Mode::Cookie && !is_json(&parts) {
         return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     }
+    // The proof first: it is cheap, and a client missing the nonce retries before any password
+    // hashing. Cookie sessions are never bound (the browser page holds no DPoP key).
+    let jkt = match body.mode {
+        Mode::Bearer => match app.http.dpop_binding(&parts).await {
+            Ok(jkt) => jkt,
+            Err(e) => return token_endpoint_error(e),
+        },
+        Mode::Cookie => None,
+    };
     if !password_ok(&app, &body.username, &body.password).await {
         // The same answer for an unknown user and a wrong password.
         return error(StatusCode::UNAUTHORIZED, "invalid_credentials");
@@ -326,13 +361,14 @@ async fn login(State(app): State<AppState>, request: Request) -> Response {
     if let Some(device) = &body.device {
         context = context.with_device(device);
     }
+    let bound = jkt.is_some();
     match app
         .keycard
-        .login_async(&body.username, &NoCustomClaims {}, Some(&context))
+        .login_dpop_async(&body.username, &NoCustomClaims {}, Some(&context), jkt)
         .await
     {
-        Ok(pair) => issued(&app, &pair, body.mode),
-        Err(e) => e.into_response(),
+        Ok(pair) => issued(&app, &pair, body.mode, bound),
+        Err(e) => token_endpoint_error(e),
     }
 }
 
@@ -366,17 +402,22 @@ async fn refresh(State(app): State<AppState>, request: Request) -> Response {
             Err(r) => return r,
         };
         let context = app.http.client_context(&parts);
+        let jkt = match app.http.dpop_binding(&parts).await {
+            Ok(jkt) => jkt,
+            Err(e) => return token_endpoint_error(e),
+        };
+        let bound = jkt.is_some();
         return match app
             .keycard
-            .refresh_async(&body.refresh_token, Some(&context))
+            .refresh_dpop_async(&body.refresh_token, Some(&context), jkt.as_deref())
             .await
         {
-            Ok(pair) => issued(&app, &pair, Mode::Bearer),
-            Err(e) => e.into_response(),
+            Ok(pair) => issued(&app, &pair, Mode::Bearer, bound),
+            Err(e) => token_endpoint_error(e),
         };
     }
     match app.http.refresh_with_cookie(&parts).await {
-        Ok(pair) => issued(&app, &pair, Mode::Cookie),
+        Ok(pair) => issued(&app, &pair, Mode::Cookie, false),
         // A refused refresh token ends the browser's session: clear its cookies.
         Err(Rejection::Token(e)) => (app.http.clear_cookies(), e).into_response(),
         Err(other) => other.into_response(),
@@ -463,7 +504,7 @@ async fn reauth(State(app): State<AppState>, user: Authenticated, body: Body) ->
         _ => Mode::Bearer,
     };
     match app.keycard.step_up_async(user.verified()).await {
-        Ok(pair) => issued(&app, &pair, mode),
+        Ok(pair) => issued(&app, &pair, mode, user.source() == TokenSource::Dpop),
         Err(e) => e.into_response(),
     }
 }

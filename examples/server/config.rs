@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use keycard::Format;
+use keycard::dpop::DpopPolicy;
 
 /// Where sessions and revocations live.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +57,14 @@ pub struct Config {
     /// `--jwks-cooldown` (30s): the shortest time between two fetches of the JWK Set (for an
     /// unknown kid) or of the status list.
     pub jwks_cooldown: Duration,
+    /// `--dpop off|optional|required` (optional): whether sessions may, must or may not be
+    /// bound to a client's DPoP key.
+    pub dpop: DpopPolicy,
+    /// `--dpop-nonce`: DPoP proofs must carry a nonce the service handed out (`DPoP-Nonce`).
+    pub dpop_nonce: bool,
+    /// `--public-url URL`: the origin clients reach this node at, for a DPoP proof's `htu`
+    /// (default: the node's own base URL).
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -77,6 +86,9 @@ impl Default for Config {
             allow_http: false,
             max_staleness: Duration::from_secs(60),
             jwks_cooldown: Duration::from_secs(30),
+            dpop: DpopPolicy::Optional,
+            dpop_nonce: false,
+            public_url: None,
         }
     }
 }
@@ -106,7 +118,8 @@ pub const USAGE: &str =
     "usage: server [--port 8080] [--keys FILE] [--store memory|redis://HOST:PORT/DB]
               [--format jwt|v4.public|v4.local] [--access-ttl 5m] [--idle-ttl 30m]
               [--absolute-ttl 24h] [--grace 10s] [--max-sessions N] [--issuer URL] [--status-ttl 30s]
-              [--revocations FILE]
+              [--revocations FILE] [--dpop off|optional|required] [--dpop-nonce]
+              [--public-url URL]
        server --verify-only --issuer URL [--port P] [--allow-http] [--max-staleness 60s]
               [--jwks-cooldown 30s]";
 
@@ -126,6 +139,10 @@ impl Config {
                 }
                 "--allow-http" => {
                     cfg.allow_http = true;
+                    continue;
+                }
+                "--dpop-nonce" => {
+                    cfg.dpop_nonce = true;
                     continue;
                 }
                 _ => {}
@@ -192,6 +209,22 @@ impl Config {
                 "--status-ttl" => cfg.status_ttl = duration(&value()?)?.max(Duration::from_secs(1)),
                 "--max-staleness" => cfg.max_staleness = duration(&value()?)?,
                 "--jwks-cooldown" => cfg.jwks_cooldown = duration(&value()?)?,
+                "--dpop" => {
+                    let v = value()?;
+                    cfg.dpop = match v.as_str() {
+                        "off" => DpopPolicy::Off,
+                        "optional" => DpopPolicy::Optional,
+                        "required" => DpopPolicy::Required,
+                        _ => return Err(format!("--dpop is off, optional or required, not `{v}`")),
+                    };
+                }
+                "--public-url" => {
+                    let v = value()?;
+                    if keycard::dpop::normalize_url(&v).is_none() {
+                        return Err(format!("--public-url is an http(s) origin, not `{v}`"));
+                    }
+                    cfg.public_url = Some(v.trim_end_matches('/').to_owned());
+                }
                 _ => return Err(format!("unknown flag `{flag}`\n{USAGE}")),
             }
         }

@@ -6,6 +6,10 @@
 //                                                     @sd-jwt/jwt-status-list
 //   node oracle.mjs make-list ISS URI BITS STATUS...  a status list made with @sd-jwt/jwt-status-list,
 //                                                     signed with jose (EdDSA)
+//   node oracle.mjs dpop-key ALG                      a DPoP key pair (EdDSA or ES256) and its RFC 7638
+//                                                     thumbprint, by jose
+//   node oracle.mjs dpop-proof JWK ALG HTM HTU [ath=TOKEN] [nonce=N] [iat=N]
+//                                                     a DPoP proof (RFC 9449) signed by jose
 import * as jose from 'jose';
 import { StatusList, createHeaderAndPayload, getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
 
@@ -69,6 +73,34 @@ async function makeList(iss, uri, bits, statuses) {
   return { jwks: { keys: [jwk] }, token };
 }
 
+async function dpopKey(alg) {
+  const { publicKey, privateKey } = await jose.generateKeyPair(alg, { extractable: true });
+  const pub = await jose.exportJWK(publicKey);
+  return {
+    private: await jose.exportJWK(privateKey),
+    public: pub,
+    jkt: await jose.calculateJwkThumbprint(pub, 'sha256'),
+  };
+}
+
+async function dpopProof(jwk, alg, htm, htu, options) {
+  const priv = JSON.parse(jwk);
+  const key = await jose.importJWK(priv, alg);
+  const { d, ...pub } = priv;
+  const opt = Object.fromEntries(options.map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]));
+  const claims = { htm, htu, jti: crypto.randomUUID() };
+  if (opt.ath !== undefined) {
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(opt.ath));
+    claims.ath = jose.base64url.encode(new Uint8Array(digest));
+  }
+  if (opt.nonce !== undefined) claims.nonce = opt.nonce;
+  const proof = await new jose.SignJWT(claims)
+    .setProtectedHeader({ typ: 'dpop+jwt', alg, jwk: pub })
+    .setIssuedAt(opt.iat !== undefined ? Number(opt.iat) : now)
+    .sign(key);
+  return { proof };
+}
+
 let result;
 switch (cmd) {
   case 'foreign-tokens':
@@ -79,6 +111,12 @@ switch (cmd) {
     break;
   case 'make-list':
     result = await makeList(args[0], args[1], args[2], args.slice(3));
+    break;
+  case 'dpop-key':
+    result = await dpopKey(args[0]);
+    break;
+  case 'dpop-proof':
+    result = await dpopProof(args[0], args[1], args[2], args[3], args.slice(4));
     break;
   default:
     console.error(`unknown command ${cmd}`);

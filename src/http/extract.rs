@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use super::response::Rejection;
 use super::{ACCESS_COOKIE, KeycardHttp};
 use crate::claims::{Access, Claims, NoCustomClaims, SessionId};
+use crate::error::Error;
 use crate::verify::Verified;
 
 /// Where the access token of a request came from.
@@ -26,19 +27,27 @@ pub enum TokenSource {
     Bearer,
     /// The `__Host-access` cookie (browsers); unsafe methods also carried a valid CSRF token.
     Cookie,
+    /// `Authorization: DPoP <token>` with a `DPoP` proof by the key the token is bound to, for
+    /// this request (RFC 9449).
+    Dpop,
 }
 
 /// A request whose access token was verified: signature, claims, revocation, and for a cookie
 /// on an unsafe method (anything but GET, HEAD, OPTIONS, TRACE) the session's `X-CSRF-Token`.
 ///
-/// As an extractor it rejects with a [`Rejection`] (401 `invalid_token`, 401 with no error code
+/// As an extractor it rejects with a [`Rejection`] (401 `invalid_token` or `invalid_dpop_proof`, 401 with no error code
 /// when no credentials were sent, 403 `csrf`, 503 when the revocation state is unavailable).
 /// `Option<Authenticated>` is `None` when the request carries no credentials at all, and still
 /// rejects a request whose credentials are bad (a bad token is never silently anonymous); use
 /// `Result<Authenticated, Rejection>` to handle every case yourself.
 ///
-/// `C` is the application's custom claims type. The token is read from `Authorization: Bearer`
-/// first; the cookie only when there is no `Authorization` header. If a [`RequireAuth`] layer
+/// `C` is the application's custom claims type. The token is read from `Authorization`
+/// (`Bearer <token>`, or `DPoP <token>` with one `DPoP` proof header, RFC 9449) first; the
+/// cookie only when there is no `Authorization` header. A DPoP request needs a full node (the
+/// proof's one-time use is recorded in the session store) and answers its refusals with a
+/// `DPoP` challenge ([`Rejection::Dpop`]); a DPoP-bound token sent as `Bearer` or in the
+/// cookie is refused with `invalid_dpop_proof`. The URL a proof must name is
+/// [`KeycardHttp::with_public_origin`] and the request's path. If a [`RequireAuth`] layer
 /// already authenticated the request, the extractor takes its result from the request's
 /// extensions instead of verifying again.
 pub struct Authenticated<C = NoCustomClaims> {
@@ -106,6 +115,24 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
+/// The one `DPoP` header of a request.
+pub(crate) fn dpop_proof(parts: &Parts) -> Result<&str, Rejection> {
+    let refuse = |why| Rejection::Dpop(Error::InvalidDpopProof(why));
+    let mut proofs = parts.headers.get_all(DPOP_HEADER).iter();
+    let proof = proofs
+        .next()
+        .ok_or(refuse("a DPoP request without a DPoP header"))?;
+    if proofs.next().is_some() {
+        return Err(refuse("more than one DPoP header"));
+    }
+    proof
+        .to_str()
+        .map_err(|_| refuse("a DPoP header that is not ASCII"))
+}
+
+/// The `DPoP` request header.
+const DPOP_HEADER: &str = "dpop";
+
 /// The access token of a request and where it came from; `None` when there is none.
 fn credentials(parts: &Parts) -> Result<Option<(TokenSource, String)>, Rejection> {
     let mut auth = parts.headers.get_all(header::AUTHORIZATION).iter();
@@ -121,16 +148,20 @@ fn credentials(parts: &Parts) -> Result<Option<(TokenSource, String)>, Rejection
         let (scheme, token) = value.split_once(' ').ok_or(Rejection::InvalidRequest(
             "an Authorization header without a scheme",
         ))?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
+        let source = if scheme.eq_ignore_ascii_case("bearer") {
+            TokenSource::Bearer
+        } else if scheme.eq_ignore_ascii_case("dpop") {
+            TokenSource::Dpop
+        } else {
             return Err(Rejection::InvalidRequest(
-                "an authorization scheme other than Bearer",
+                "an authorization scheme other than Bearer or DPoP",
             ));
-        }
+        };
         let token = token.trim_start_matches(' ');
         if token.is_empty() {
-            return Err(Rejection::InvalidRequest("an empty bearer token"));
+            return Err(Rejection::InvalidRequest("an empty access token"));
         }
-        return Ok(Some((TokenSource::Bearer, token.to_owned())));
+        return Ok(Some((source, token.to_owned())));
     }
     Ok(KeycardHttp::cookie_value(&parts.headers, ACCESS_COOKIE)
         .filter(|v| !v.is_empty())
@@ -145,7 +176,10 @@ async fn authenticate<C: DeserializeOwned + Send>(
     let Some((source, token)) = credentials(parts)? else {
         return Ok(None);
     };
-    let verified = http.verifier().verify_access_async::<C>(&token).await?;
+    let verified = match source {
+        TokenSource::Dpop => verify_dpop(http, parts, &token).await?,
+        _ => http.verifier().verify_access_async::<C>(&token).await?,
+    };
     if source == TokenSource::Cookie && !is_safe(&parts.method) {
         http.check_csrf(parts, verified.session_id())?;
     }
@@ -154,6 +188,29 @@ async fn authenticate<C: DeserializeOwned + Send>(
         source,
         token,
     }))
+}
+
+/// A DPoP request: the token, and its proof for this request's method and URL.
+async fn verify_dpop<C: DeserializeOwned>(
+    http: &KeycardHttp,
+    parts: &Parts,
+    token: &str,
+) -> Result<Verified<Access, C>, Rejection> {
+    let refuse = |e| Rejection::Dpop(e);
+    let proof = dpop_proof(parts)?;
+    let keycard = http.keycard().ok_or(refuse(Error::InvalidDpopProof(
+        "this verify-only service does not accept DPoP",
+    )))?;
+    let url = http
+        .request_url(parts)
+        .ok_or(refuse(Error::InvalidDpopProof(
+            "a DPoP request without a Host header",
+        )))?;
+    keycard
+        .verify_dpop_async::<C>(token, proof, parts.method.as_str(), &url)
+        .await
+        .map(|(verified, _)| verified)
+        .map_err(refuse)
 }
 
 impl<S, C> FromRequestParts<S> for Authenticated<C>

@@ -65,9 +65,10 @@ use axum::response::{IntoResponse, Response};
 use ring::hmac;
 
 pub use extract::{Authenticated, RequireAuth, RequireAuthService, TokenSource};
-pub use response::Rejection;
+pub use response::{DPOP_NONCE, Rejection, token_endpoint_error};
 
 use crate::claims::SessionId;
+use crate::dpop::DpopPolicy;
 use crate::encoding::b64;
 use crate::error::{Error, Result};
 use crate::keycard::{Keycard, TokenPair};
@@ -99,6 +100,9 @@ struct Inner {
     verifier: Verifier,
     same_site: SameSite,
     proxy_header: Option<HeaderName>,
+    /// The origin clients reach the service at, for a DPoP proof's `htu`; `None`: `https://`
+    /// and the request's `Host`.
+    public_origin: Option<String>,
 }
 
 /// The HTTP side of a [`Keycard`]: what handlers and extractors reach through the router's state
@@ -115,6 +119,7 @@ impl std::fmt::Debug for KeycardHttp {
             .field("verify_only", &self.inner.keycard.is_none())
             .field("same_site", &self.inner.same_site)
             .field("proxy_header", &self.inner.proxy_header)
+            .field("public_origin", &self.inner.public_origin)
             .finish()
     }
 }
@@ -129,6 +134,7 @@ impl KeycardHttp {
                 keycard: Some(keycard),
                 same_site: SameSite::Strict,
                 proxy_header: None,
+                public_origin: None,
             }),
         }
     }
@@ -147,6 +153,7 @@ impl KeycardHttp {
                 verifier,
                 same_site: SameSite::Strict,
                 proxy_header: None,
+                public_origin: None,
             }),
         }
     }
@@ -157,6 +164,7 @@ impl KeycardHttp {
             verifier: self.inner.verifier.clone(),
             same_site: self.inner.same_site,
             proxy_header: self.inner.proxy_header.clone(),
+            public_origin: self.inner.public_origin.clone(),
         };
         change(&mut inner);
         KeycardHttp {
@@ -177,6 +185,76 @@ impl KeycardHttp {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| Error::Config(format!("`{name}` is not a header name")))?;
         Ok(self.with(|i| i.proxy_header = Some(name)))
+    }
+
+    /// The origin clients reach this service at (`https://api.example`, no path), from which
+    /// the URL a DPoP proof must name (`htu`) is made: this origin and the request's path.
+    /// Without it, `https://` and the request's `Host` header: set it whenever the service sits
+    /// behind a proxy that rewrites the host or terminates TLS elsewhere, and to pin the origin
+    /// so a proof made for another host is never taken for this one.
+    pub fn with_public_origin(self, origin: &str) -> Result<KeycardHttp> {
+        let origin = origin.trim_end_matches('/');
+        let normalized = crate::dpop::normalize_url(origin)
+            .filter(|n| n.ends_with('/') && n.matches('/').count() == 3)
+            .ok_or_else(|| Error::Config(format!("`{origin}` is not an http(s) origin")))?;
+        let origin = normalized.trim_end_matches('/').to_owned();
+        Ok(self.with(|i| i.public_origin = Some(origin)))
+    }
+
+    /// The absolute URL of a request, as a DPoP proof's `htu` must name it.
+    pub(crate) fn request_url(&self, parts: &Parts) -> Option<String> {
+        let path = parts.uri.path();
+        match &self.inner.public_origin {
+            Some(origin) => Some(format!("{origin}{path}")),
+            None => {
+                let host = parts.headers.get(header::HOST)?.to_str().ok()?;
+                Some(format!("https://{host}{path}"))
+            }
+        }
+    }
+
+    /// The DPoP key a token-endpoint request (login, refresh) proves, to bind the session to:
+    /// `None` when the request has no `DPoP` header (or DPoP is [`DpopPolicy::Off`]); otherwise its proof checked for this
+    /// request's method and URL and claimed (one use), and the key's thumbprint returned for
+    /// [`Keycard::login_dpop_async`] or [`Keycard::refresh_dpop_async`]. Refusals are
+    /// `invalid_dpop_proof` or `use_dpop_nonce`; answer them with [`token_endpoint_error`].
+    ///
+    /// ```no_run
+    /// # use axum::{extract::{Request, State}, response::{IntoResponse, Response}};
+    /// # use keycard::{NoCustomClaims, http::{KeycardHttp, token_endpoint_error}};
+    /// async fn login(State(http): State<KeycardHttp>, request: Request) -> Response {
+    ///     let (parts, _body) = request.into_parts();
+    ///     // … check the user's credentials first …
+    ///     let keycard = http.keycard().unwrap();
+    ///     let jkt = match http.dpop_binding(&parts).await {
+    ///         Ok(jkt) => jkt,
+    ///         Err(e) => return token_endpoint_error(e),
+    ///     };
+    ///     match keycard.login_dpop_async("alice", &NoCustomClaims {}, None, jkt).await {
+    ///         Ok(pair) => pair.access.as_str().to_owned().into_response(),
+    ///         Err(e) => token_endpoint_error(e),
+    ///     }
+    /// }
+    /// ```
+    pub async fn dpop_binding(&self, parts: &Parts) -> Result<Option<String>> {
+        let keycard = self.sessions()?;
+        if !parts.headers.contains_key("dpop") || keycard.dpop_policy() == DpopPolicy::Off {
+            return Ok(None);
+        }
+        let proof = extract::dpop_proof(parts).map_err(|r| match r {
+            Rejection::Dpop(e) | Rejection::Token(e) => e,
+            _ => Error::InvalidDpopProof("a malformed DPoP header"),
+        })?;
+        let url = self.request_url(parts).ok_or(Error::InvalidDpopProof(
+            "a DPoP request without a Host header",
+        ))?;
+        let request = crate::dpop::ProofRequest {
+            method: parts.method.as_str(),
+            url: &url,
+            access_token: None,
+        };
+        let proof = keycard.check_dpop_async(proof, &request).await?;
+        Ok(Some(proof.jkt))
     }
 
     /// The keycard (`None` on a verify-only service).

@@ -19,6 +19,13 @@ pub(crate) enum Challenge {
     InvalidToken,
     /// `Bearer error="insufficient_user_authentication"` (RFC 9470): authenticate again.
     StepUp,
+    /// `DPoP error="invalid_token"`: the token of a DPoP request was refused (RFC 9449 §7.1).
+    DpopInvalidToken,
+    /// `DPoP error="invalid_dpop_proof"`: the proof was missing or refused, or a DPoP-bound
+    /// token came as a bearer token.
+    DpopInvalidProof,
+    /// `DPoP error="use_dpop_nonce"`: retry with the nonce in `DPoP-Nonce` (RFC 9449 §9).
+    DpopNonce,
 }
 
 impl Challenge {
@@ -29,6 +36,15 @@ impl Challenge {
             Challenge::InvalidToken => r#"Bearer realm="api", error="invalid_token""#,
             Challenge::StepUp => {
                 r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a more recent authentication is required""#
+            }
+            Challenge::DpopInvalidToken => {
+                r#"DPoP realm="api", error="invalid_token", algs="EdDSA ES256""#
+            }
+            Challenge::DpopInvalidProof => {
+                r#"DPoP realm="api", error="invalid_dpop_proof", algs="EdDSA ES256""#
+            }
+            Challenge::DpopNonce => {
+                r#"DPoP realm="api", error="use_dpop_nonce", algs="EdDSA ES256""#
             }
         })
     }
@@ -43,6 +59,8 @@ pub(crate) fn status_of(e: &Error) -> (StatusCode, Option<Challenge>) {
             (StatusCode::SERVICE_UNAVAILABLE, None)
         }
         E::SessionLimit => (StatusCode::TOO_MANY_REQUESTS, None),
+        E::InvalidDpopProof(_) => (StatusCode::UNAUTHORIZED, Some(Challenge::DpopInvalidProof)),
+        E::UseDpopNonce { .. } => (StatusCode::UNAUTHORIZED, Some(Challenge::DpopNonce)),
         E::Config(_) | E::Crypto(_) | E::Io(_) | E::Corrupt(_) | E::InvalidKey(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, None)
         }
@@ -72,17 +90,54 @@ pub(crate) fn error_response(
 }
 
 /// Any keycard error as a response (use `?` on keycard calls in handlers returning
-/// `Result<_, keycard::Error>`).
+/// `Result<_, keycard::Error>`). `use_dpop_nonce` carries the nonce in `DPoP-Nonce`.
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, challenge) = status_of(&self);
-        if status.is_server_error() {
-            tracing::warn!(target: "keycard::http", kind = self.kind(), error = %self, "request failed");
-        } else {
-            tracing::debug!(target: "keycard::http", kind = self.kind(), error = %self, "request refused");
-        }
-        error_response(status, self.kind(), challenge)
+        respond(self, status, challenge)
     }
+}
+
+fn respond(e: Error, status: StatusCode, challenge: Option<Challenge>) -> Response {
+    if status.is_server_error() {
+        tracing::warn!(target: "keycard::http", kind = e.kind(), error = %e, "request failed");
+    } else {
+        tracing::debug!(target: "keycard::http", kind = e.kind(), error = %e, "request refused");
+    }
+    let mut r = error_response(status, e.kind(), challenge);
+    if let Error::UseDpopNonce { nonce } = &e
+        && let Ok(v) = HeaderValue::from_str(nonce)
+    {
+        r.headers_mut().insert(DPOP_NONCE, v);
+    }
+    r
+}
+
+/// The `DPoP-Nonce` response header (RFC 9449 §8).
+pub const DPOP_NONCE: &str = "dpop-nonce";
+
+/// An error of a token endpoint (login, refresh) as RFC 9449 §5 and §8 answer it: a refused or
+/// missing DPoP proof is 400 `invalid_dpop_proof`, a missing nonce 400 `use_dpop_nonce` with
+/// `DPoP-Nonce`, no challenge (the client is not presenting an access token); every other
+/// error as its own `IntoResponse`.
+pub fn token_endpoint_error(e: Error) -> Response {
+    match e {
+        Error::InvalidDpopProof(_) | Error::UseDpopNonce { .. } => {
+            respond(e, StatusCode::BAD_REQUEST, None)
+        }
+        other => other.into_response(),
+    }
+}
+
+/// The response to a DPoP request (`Authorization: DPoP`) whose token or proof was refused:
+/// the same status as [`Error`]'s own response, with the `DPoP` challenge.
+fn dpop_response(e: Error) -> Response {
+    let (status, challenge) = status_of(&e);
+    let challenge = match challenge {
+        Some(Challenge::InvalidToken) => Some(Challenge::DpopInvalidToken),
+        other => other,
+    };
+    respond(e, status, challenge)
 }
 
 /// Why an authenticated request was refused: a keycard error, no credentials, or a CSRF failure.
@@ -99,6 +154,10 @@ pub enum Rejection {
     /// An `Authorization` header that is not one well-formed `Bearer` credential: 400
     /// `invalid_request` (RFC 6750 §3.1). The reason is for logs only.
     InvalidRequest(&'static str),
+    /// A DPoP request (`Authorization: DPoP`) whose token or proof was refused: the error's own
+    /// status, with a `DPoP` challenge (`invalid_token`, `invalid_dpop_proof` or
+    /// `use_dpop_nonce` with `DPoP-Nonce`).
+    Dpop(Error),
 }
 
 impl Rejection {
@@ -106,7 +165,7 @@ impl Rejection {
     pub fn kind(&self) -> &'static str {
         match self {
             Rejection::Missing => "missing_token",
-            Rejection::Token(e) => e.kind(),
+            Rejection::Token(e) | Rejection::Dpop(e) => e.kind(),
             Rejection::Csrf => "csrf",
             Rejection::InvalidRequest(_) => "invalid_request",
         }
@@ -140,6 +199,7 @@ impl IntoResponse for Rejection {
                 )
             }
             Rejection::Token(e) => e.into_response(),
+            Rejection::Dpop(e) => dpop_response(e),
         }
     }
 }
@@ -163,6 +223,34 @@ mod tests {
         assert_eq!(
             status_of(&Error::Config("x".into())).0,
             StatusCode::INTERNAL_SERVER_ERROR
+        );
+        // DPoP: the proof refused on a protected route, at a token endpoint, and a nonce asked.
+        let r = Error::InvalidDpopProof("replayed").into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            r.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with(r#"DPoP realm="api", error="invalid_dpop_proof""#)
+        );
+        let r = token_endpoint_error(Error::UseDpopNonce { nonce: "n1".into() });
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(r.headers()[DPOP_NONCE], "n1");
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+        let r = Rejection::Dpop(Error::UseDpopNonce { nonce: "n2".into() }).into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[DPOP_NONCE], "n2");
+        // A DPoP request whose token (not proof) is bad gets the DPoP scheme's invalid_token.
+        let r = Rejection::Dpop(Error::Revoked).into_response();
+        assert!(
+            r.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with(r#"DPoP realm="api", error="invalid_token""#)
+        );
+        assert_eq!(
+            token_endpoint_error(Error::SessionLimit).status(),
+            StatusCode::TOO_MANY_REQUESTS
         );
         let r = Error::BadSignature.into_response();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);

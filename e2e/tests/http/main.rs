@@ -19,6 +19,7 @@ mod redis_server;
 mod bearer;
 mod browser;
 mod cookies;
+mod dpop;
 mod hostile;
 mod nodes;
 mod readme;
@@ -44,6 +45,7 @@ fn main() {
             .iter()
             .map(|(n, f)| needs(Oracle::CurlJq, n, *f)),
     );
+    trials.extend(dpop::TESTS.iter().map(|(n, f)| needs(Oracle::Node, n, *f)));
     trials.extend(
         browser::TESTS
             .iter()
