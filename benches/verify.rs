@@ -7,7 +7,9 @@
 //! - `jwt_hs256`: raw ring HMAC-SHA-256 (baseline), keycard, jsonwebtoken;
 //! - `jwt_es256`: raw ring P-256 verify (baseline), keycard, jsonwebtoken;
 //! - `v4_public`: raw dalek verify of the PAE (baseline), keycard, pasetors' verify + claims;
-//! - `v4_local`: keycard, pasetors' decrypt + claims (baseline).
+//! - `v4_local`: keycard, pasetors' decrypt + claims (baseline);
+//! - `dpop`: `Keycard::verify` of a bearer session's token (baseline), and `Keycard::verify_dpop`
+//!   of a DPoP-bound session's token with a fresh proof (made outside the timing).
 //!
 //! Run: `cargo bench -p keycard-bench --bench verify`; then `cargo run -p keycard-bench --bin
 //! bench-table` prints the ratios.
@@ -287,11 +289,46 @@ fn bench_paseto(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_dpop(c: &mut Criterion) {
+    let (keys, _, _) = setup();
+    let kc = keycard::Keycard::builder(keys).build().unwrap();
+    let client = support::DpopClient::new([7; 32]);
+    let url = "https://api.example/orders";
+    let bearer = kc.login("alice", &NoCustomClaims {}, None).unwrap();
+    let bound = kc
+        .login_dpop("alice", &NoCustomClaims {}, None, Some(client.jkt()))
+        .unwrap();
+    let token = bound.access.as_str();
+    let mut g = c.benchmark_group("dpop");
+    g.bench_function("verify", |b| {
+        b.iter(|| black_box(kc.verify::<NoCustomClaims>(black_box(bearer.access.as_str()))))
+    });
+    let mut i = 0u64;
+    g.bench_function("verify_dpop", |b| {
+        b.iter_batched(
+            || {
+                i += 1;
+                let now = kc.now().as_unix();
+                client.proof(i, "GET", url, now, Some(token))
+            },
+            |proof| {
+                black_box(
+                    kc.verify_dpop::<NoCustomClaims>(token, &proof, "GET", url)
+                        .unwrap(),
+                )
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
 criterion_group!(
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = bench_ed25519_raw, bench_jwt_eddsa, bench_jwt_hs256, bench_jwt_es256, bench_paseto
+    targets = bench_ed25519_raw, bench_jwt_eddsa, bench_jwt_hs256, bench_jwt_es256, bench_paseto,
+        bench_dpop
 );
 criterion_main!(benches);

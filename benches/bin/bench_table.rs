@@ -29,6 +29,7 @@ const BASELINES: &[(&str, &str)] = &[
     ("verify_with_revocation", "verify_no_list"),
     ("refresh", "mint_plus_verify"),
     ("verify_replica", "raw_signature"),
+    ("dpop", "verify"),
 ];
 
 fn point_estimate(dir: &Path) -> Option<f64> {

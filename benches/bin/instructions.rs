@@ -8,6 +8,8 @@
 
 #[path = "../../tests/common/http_server.rs"]
 mod http_server;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::hint::black_box;
 use std::process::Command;
@@ -104,6 +106,16 @@ const MODES: &[(&str, &str, &str)] = &[
         "refresh_eddsa",
         "keycard refresh (open the sealed refresh token, rotate on the memory store, mint both)",
         "mint_verify_eddsa",
+    ),
+    (
+        "verify_keycard",
+        "Keycard::verify of a bearer session's access token (JWT EdDSA, memory store)",
+        "raw_eddsa",
+    ),
+    (
+        "verify_dpop",
+        "Keycard::verify_dpop: the same token DPoP-bound, with its proof (Ed25519, ath, one-time use)",
+        "verify_keycard",
     ),
     (
         "lookup_1m",
@@ -575,6 +587,7 @@ fn run(mode: &str, n: usize) {
             }
         }
         "verify_eddsa_remote" | "verify_eddsa_status" => remote(mode == "verify_eddsa_status", n),
+        "verify_keycard" | "verify_dpop" => dpop(mode == "verify_dpop", n),
         "lookup_1m" => {
             let list = list_1m();
             let fresh: Vec<TokenId> = (0..1024).map(|i| id(10_000_000 + i)).collect();
@@ -583,6 +596,42 @@ fn run(mode: &str, n: usize) {
             }
         }
         other => panic!("unknown mode {other}"),
+    }
+}
+
+/// Proofs made before counting, as many in the 0-iteration run as in the counted one, so the
+/// subtraction leaves only verifications.
+const DPOP_PROOFS: usize = 2_000;
+
+/// A request as a DPoP-protected route sees it: the session's token verified, and (`bound`) its
+/// proof checked and claimed. Without `bound`, the same keycard verifies a bearer session's token.
+fn dpop(bound: bool, n: usize) {
+    let f = fixture(Algorithm::EdDSA, None);
+    let clock = keycard::ManualClock::new(Timestamp::from_unix(NOW).unwrap());
+    let kc = keycard::Keycard::builder(f.issuer.keys().clone())
+        .clock(Arc::new(clock))
+        .build()
+        .unwrap();
+    let client = support::DpopClient::new([7; 32]);
+    let url = "https://api.example/orders";
+    let jkt = bound.then(|| client.jkt());
+    let pair = kc
+        .login_dpop("alice", &NoCustomClaims {}, None, jkt)
+        .unwrap();
+    let token = pair.access.as_str();
+    let proofs: Vec<String> = (0..DPOP_PROOFS as u64)
+        .map(|i| client.proof(i, "GET", url, NOW, Some(token)))
+        .collect();
+    assert!(n <= DPOP_PROOFS);
+    for proof in proofs.iter().take(n) {
+        if bound {
+            black_box(
+                kc.verify_dpop::<NoCustomClaims>(black_box(token), black_box(proof), "GET", url)
+                    .unwrap(),
+            );
+        } else {
+            black_box(kc.verify::<NoCustomClaims>(black_box(token)).unwrap());
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::support::{Http, Reply, Server};
+use crate::support::{Http, Node, Reply, Server};
 
 pub const TESTS: &[(&str, fn())] = &[
     (
@@ -16,6 +16,10 @@ pub const TESTS: &[(&str, fn())] = &[
     ),
     ("dpop::server_nonces_are_asked_for_and_taken", nonces),
     ("dpop::policies_off_and_required", policies),
+    (
+        "dpop::the_readme_client_runs_against_the_demo",
+        readme_client,
+    ),
 ];
 
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/node/oracle.mjs");
@@ -303,4 +307,38 @@ fn policies() {
     assert_eq!(me(&c, "Bearer", &access, None).status, 200);
     let proof = key.proof("GET", &c.url("/me"), now_of(&s), Some(&access), None);
     assert_dpop_challenge(&me(&c, "DPoP", &access, Some(&proof)), "invalid_dpop_proof");
+}
+
+fn readme_client() {
+    // The client README shows, against the demo as a process (real clock), with server nonces
+    // on so its retry path runs too.
+    let n = Node::start(&["--dpop-nonce"]);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../interop/node/dpop-client.mjs"
+    );
+    let out = Command::new("node")
+        .arg(script)
+        .arg(&n.base)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            json!({"step": "login", "status": 200, "token_type": "DPoP"}),
+            json!({"step": "me", "status": 200, "sub": "alice"}),
+            json!({"step": "refresh", "status": 200, "token_type": "DPoP"}),
+            json!({"step": "me", "status": 200, "sub": "alice"}),
+        ]
+    );
 }
