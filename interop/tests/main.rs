@@ -9,6 +9,8 @@
 mod common;
 #[path = "../../tests/common/harness.rs"]
 mod harness;
+#[path = "../../tests/common/node_oracle.rs"]
+mod node_oracle;
 #[path = "../../tests/common/oracle.rs"]
 mod oracle;
 

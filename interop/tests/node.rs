@@ -3,18 +3,15 @@
 //! `@sd-jwt/jwt-status-list` (signature checked by `jose`), and lists that library makes are read
 //! by keycard.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use keycard::status::verify_status_list;
 use keycard::{Algorithm, KeyRing, Keycard, NoCustomClaims, Verifier};
-use serde_json::Value;
 
 use crate::harness::Trial;
+use crate::node_oracle::node;
 use crate::oracle::{Oracle, needs};
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/node/oracle.mjs");
 
 pub fn trials() -> Vec<Trial> {
     vec![
@@ -34,20 +31,6 @@ pub fn trials() -> Vec<Trial> {
             sd_jwt_lists_read_by_keycard,
         ),
     ]
-}
-
-fn node(args: &[&str]) -> Value {
-    let out = Command::new("node")
-        .arg(SCRIPT)
-        .args(args)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "node {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn jose_tokens_verify() {

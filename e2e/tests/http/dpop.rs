@@ -7,6 +7,7 @@ use std::process::Command;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::node_oracle::node;
 use crate::support::{Http, Node, Reply, Server};
 
 pub const TESTS: &[(&str, fn())] = &[
@@ -21,22 +22,6 @@ pub const TESTS: &[(&str, fn())] = &[
         readme_client,
     ),
 ];
-
-const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/node/oracle.mjs");
-
-fn node(args: &[&str]) -> Value {
-    let out = Command::new("node")
-        .arg(ORACLE)
-        .args(args)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "node {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// A DPoP client whose key and proofs jose makes.
 struct Client {

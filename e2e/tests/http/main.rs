@@ -11,6 +11,8 @@ mod app;
 mod config;
 #[path = "../../../tests/common/harness.rs"]
 mod harness;
+#[path = "../../../tests/common/node_oracle.rs"]
+mod node_oracle;
 #[path = "../../../tests/common/oracle.rs"]
 mod oracle;
 #[path = "../../../tests/common/redis_server.rs"]
