@@ -83,6 +83,18 @@ struct Config {
     dpop_checker: ProofChecker,
     /// Server nonces for DPoP, rotating every this long, when on.
     dpop_nonces: Option<Duration>,
+    /// Logins that must be DPoP-bound under [`DpopPolicy::Optional`] (some clients, not all).
+    dpop_required_for: Option<DpopRequiredFor>,
+}
+
+/// Which logins must be DPoP-bound: by subject and client context.
+#[derive(Clone)]
+struct DpopRequiredFor(Arc<dyn Fn(&str, &ClientContext) -> bool + Send + Sync>);
+
+impl fmt::Debug for DpopRequiredFor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DpopRequiredFor(..)")
+    }
 }
 
 /// Where the Token Status List is published, and how long it may be cached.
@@ -152,6 +164,26 @@ impl KeycardBuilder {
     /// [`DpopPolicy::Optional`]: a login with a proof binds its session).
     pub fn dpop(mut self, policy: DpopPolicy) -> Self {
         self.cfg.dpop = policy;
+        self
+    }
+
+    /// DPoP required for some clients only: under [`DpopPolicy::Optional`], a login for which
+    /// `rule(subject, client context)` is true must come with a proof (for example mobile
+    /// clients, by their device label, or an administrator's account), others may be bearer
+    /// sessions.
+    ///
+    /// ```
+    /// # fn f(keys: std::sync::Arc<keycard::KeyRing>) -> keycard::Result<()> {
+    /// let kc = keycard::Keycard::builder(keys)
+    ///     .dpop_required_for(|sub, ctx| sub == "admin" || ctx.device.as_deref() == Some("ios"))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn dpop_required_for(
+        mut self,
+        rule: impl Fn(&str, &ClientContext) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.cfg.dpop_required_for = Some(DpopRequiredFor(Arc::new(rule)));
         self
     }
 
@@ -447,6 +479,7 @@ impl Keycard {
                 dpop: DpopPolicy::Optional,
                 dpop_checker: ProofChecker::default(),
                 dpop_nonces: None,
+                dpop_required_for: None,
             },
             hook: None,
         }
@@ -631,9 +664,16 @@ impl Keycard {
         let claims = crate::claims::custom_members(claims);
         async move {
             let claims = claims?;
+            let required = match self.cfg.dpop {
+                DpopPolicy::Required => true,
+                DpopPolicy::Optional => self.cfg.dpop_required_for.as_ref().is_some_and(|rule| {
+                    (rule.0)(sub, context.unwrap_or(&ClientContext::default()))
+                }),
+                DpopPolicy::Off => false,
+            };
             let dpop_jkt = match (self.cfg.dpop, dpop_jkt) {
                 (DpopPolicy::Off, _) => None,
-                (DpopPolicy::Required, None) => {
+                (_, None) if required => {
                     return Err(Error::InvalidDpopProof(
                         "this service requires a DPoP proof at login",
                     ));

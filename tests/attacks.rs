@@ -1338,6 +1338,26 @@ fn dpop_policy_and_nonces() {
             .is_ok()
     );
 
+    // Required for some clients: the rule's logins need a proof, the others may be bearer.
+    let some = build(
+        keycard::Keycard::builder(f.keys.clone())
+            .dpop_required_for(|_, ctx| ctx.device.as_deref() == Some("ios")),
+    );
+    let ios = keycard::refresh::ClientContext::default().with_device("ios");
+    let web = keycard::refresh::ClientContext::default().with_device("web");
+    assert_eq!(
+        some.login("alice", &NoCustomClaims {}, Some(&ios))
+            .unwrap_err()
+            .kind(),
+        "invalid_dpop_proof"
+    );
+    assert!(some.login("alice", &NoCustomClaims {}, Some(&web)).is_ok());
+    let jkt = some.check_dpop(&proof(), &req).unwrap().jkt;
+    assert!(
+        some.login_dpop("alice", &NoCustomClaims {}, Some(&ios), Some(jkt))
+            .is_ok()
+    );
+
     let off = build(keycard::Keycard::builder(f.keys.clone()).dpop(keycard::dpop::DpopPolicy::Off));
     assert_eq!(
         off.check_dpop(&proof(), &req).unwrap_err().kind(),
