@@ -87,9 +87,12 @@ struct Config {
     dpop_required_for: Option<DpopRequiredFor>,
 }
 
+/// A rule over a login's subject and client context.
+type LoginRule = dyn Fn(&str, &ClientContext) -> bool + Send + Sync;
+
 /// Which logins must be DPoP-bound: by subject and client context.
 #[derive(Clone)]
-struct DpopRequiredFor(Arc<dyn Fn(&str, &ClientContext) -> bool + Send + Sync>);
+struct DpopRequiredFor(Arc<LoginRule>);
 
 impl fmt::Debug for DpopRequiredFor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
