@@ -158,6 +158,7 @@ pub(crate) fn open_raw<'k>(
 
 /// Seals `payload` as a JWT of another kind (`typ` as given, e.g. `statuslist+jwt`), signed by
 /// `key`.
+#[cfg(feature = "status-list")]
 pub(crate) fn seal_typed(key: &Key, typ: &str, payload: &[u8]) -> Result<String> {
     let header = serde_json::json!({
         "alg": key.algorithm().name(),

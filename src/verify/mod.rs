@@ -216,6 +216,7 @@ impl Verifier {
     }
 
     /// The clock.
+    #[cfg(feature = "status-list")]
     pub(crate) fn clock(&self) -> &SharedClock {
         &self.clock
     }
