@@ -35,8 +35,9 @@ pub enum TokenSource {
 /// A request whose access token was verified: signature, claims, revocation, and for a cookie
 /// on an unsafe method (anything but GET, HEAD, OPTIONS, TRACE) the session's `X-CSRF-Token`.
 ///
-/// As an extractor it rejects with a [`Rejection`] (401 `invalid_token` or `invalid_dpop_proof`, 401 with no error code
-/// when no credentials were sent, 403 `csrf`, 503 when the revocation state is unavailable).
+/// As an extractor it rejects with a [`Rejection`] (401 `invalid_token` or `invalid_dpop_proof`,
+/// 401 with no error code when no credentials were sent, 403 `csrf`, 503 when the revocation
+/// state is unavailable).
 /// `Option<Authenticated>` is `None` when the request carries no credentials at all, and still
 /// rejects a request whose credentials are bad (a bad token is never silently anonymous); use
 /// `Result<Authenticated, Rejection>` to handle every case yourself.
@@ -131,7 +132,7 @@ pub(crate) fn dpop_proof(parts: &Parts) -> Result<&str, Rejection> {
 }
 
 /// The `DPoP` request header.
-const DPOP_HEADER: &str = "dpop";
+pub(crate) const DPOP_HEADER: &str = "dpop";
 
 /// The access token of a request and where it came from; `None` when there is none.
 fn credentials(parts: &Parts) -> Result<Option<(TokenSource, String)>, Rejection> {

@@ -238,7 +238,9 @@ impl KeycardHttp {
     /// ```
     pub async fn dpop_binding(&self, parts: &Parts) -> Result<Option<String>> {
         let keycard = self.sessions()?;
-        if !parts.headers.contains_key("dpop") || keycard.dpop_policy() == DpopPolicy::Off {
+        if !parts.headers.contains_key(extract::DPOP_HEADER)
+            || keycard.dpop_policy() == DpopPolicy::Off
+        {
             return Ok(None);
         }
         let proof = extract::dpop_proof(parts).map_err(|r| match r {
