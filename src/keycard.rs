@@ -90,6 +90,25 @@ struct Config {
 /// A rule over a login's subject and client context.
 type LoginRule = dyn Fn(&str, &ClientContext) -> bool + Send + Sync;
 
+/// The session store as the log of used DPoP proofs.
+struct StoreProofs<'a>(&'a dyn SessionStore);
+
+impl fmt::Debug for StoreProofs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreProofs")
+    }
+}
+
+impl crate::dpop::ProofLog for StoreProofs<'_> {
+    fn claim_once<'a>(
+        &'a self,
+        id: &'a str,
+        until: Timestamp,
+    ) -> crate::refresh::StoreFuture<'a, bool> {
+        self.0.claim_once(id, until)
+    }
+}
+
 /// Which logins must be DPoP-bound: by subject and client context.
 #[derive(Clone)]
 struct DpopRequiredFor(Arc<LoginRule>);
@@ -1006,37 +1025,22 @@ impl Keycard {
     /// the proof's key thumbprint, for [`Keycard::login_dpop_async`] and
     /// [`Keycard::refresh_dpop_async`], or to compare with an access token's `cnf.jkt`.
     pub async fn check_dpop_async(&self, proof: &str, request: &ProofRequest<'_>) -> Result<Proof> {
-        let checked = self.check_dpop_proof(proof, request)?;
-        self.claim_dpop_proof(&checked).await?;
-        Ok(checked)
+        self.dpop_on()?;
+        let log = StoreProofs(self.store.as_ref());
+        let checker = &self.cfg.dpop_checker;
+        crate::dpop::check_and_claim(checker, &log, proof, request, self.now(), None).await
     }
 
-    /// Every proof check but one-time use.
-    fn check_dpop_proof(&self, proof: &str, request: &ProofRequest<'_>) -> Result<Proof> {
+    fn dpop_on(&self) -> Result<()> {
         if self.cfg.dpop == DpopPolicy::Off {
             return Err(Error::InvalidDpopProof("DPoP is off on this service"));
-        }
-        self.cfg.dpop_checker.check(proof, request, self.now())
-    }
-
-    /// Records the proof's use; refuses it if it was used before (on any node of the store).
-    async fn claim_dpop_proof(&self, proof: &Proof) -> Result<()> {
-        let until = proof
-            .issued_at
-            .max(self.now())
-            .saturating_add(self.cfg.dpop_checker.replay_window());
-        if !self.store.claim_once(&proof.replay_id(), until).await? {
-            return Err(Error::InvalidDpopProof("the proof was used before"));
         }
         Ok(())
     }
 
-    /// Verifies a DPoP-bound access token sent with its proof (`Authorization: DPoP <token>`
-    /// plus `DPoP: <proof>`, RFC 9449 §7): the token as [`Keycard::verify_async`] does, then the
-    /// proof for this request (`method`, the absolute `url`, and `ath` the token's hash), then
-    /// that the proof's key is the one the token is bound to (`cnf.jkt`), and last the proof's
-    /// one-time use. A token that is not bound is refused under this scheme: it is a bearer
-    /// token and goes with `Bearer`.
+    /// Verifies a DPoP-bound access token sent with its proof: [`Verifier::verify_dpop_async`]
+    /// with this keycard's proof checks (window, nonces) and its session store as the proof
+    /// log (so a proof is used once across every node of a shared store).
     ///
     /// ```
     /// # use keycard::{Keycard, NoCustomClaims};
@@ -1054,28 +1058,11 @@ impl Keycard {
         method: &str,
         url: &str,
     ) -> Result<(Verified<Access, C>, Proof)> {
-        if self.cfg.dpop == DpopPolicy::Off {
-            return Err(Error::InvalidDpopProof("DPoP is off on this service"));
-        }
-        let verified = self.verifier.verify_access_bound_async::<C>(token).await?;
-        let Some(bound) = verified.claims().dpop_jkt() else {
-            return Err(Error::InvalidDpopProof(
-                "the token is not DPoP-bound: send it as a Bearer token",
-            ));
-        };
-        let request = ProofRequest {
-            method,
-            url,
-            access_token: Some(token),
-        };
-        let proof = self.check_dpop_proof(proof, &request)?;
-        if proof.jkt != bound {
-            return Err(Error::InvalidDpopProof(
-                "the proof is by another key than the token's",
-            ));
-        }
-        self.claim_dpop_proof(&proof).await?;
-        Ok((verified, proof))
+        self.dpop_on()?;
+        let log = StoreProofs(self.store.as_ref());
+        self.verifier
+            .verify_dpop_async(token, proof, method, url, &self.cfg.dpop_checker, &log)
+            .await
     }
 
     /// The DPoP nonce clients should put in their next proof, when nonces are on.

@@ -22,10 +22,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("claims", &["keys"]),
     ("format", &["keys", "claims"]),
     ("issue", &["keys", "claims", "format"]),
-    ("verify", &["keys", "claims", "format"]),
+    ("dpop", &["keys", "claims"]),
+    ("verify", &["keys", "claims", "format", "dpop"]),
     ("dangerous", &["keys", "format"]),
     ("status", &["keys", "claims", "format", "verify"]),
-    ("dpop", &["keys", "claims"]),
     ("revocation", &["keys", "claims", "verify"]),
     ("refresh", &["keys", "claims", "verify", "revocation"]),
     (

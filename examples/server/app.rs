@@ -131,7 +131,7 @@ async fn store(cfg: &Config, keys: &Arc<KeyRing>) -> Result<Option<Arc<dyn Sessi
 /// verify-only node with `--verify-only`. `clock` replaces the system clock (tests).
 pub async fn build(cfg: &Config, base: &str, clock: Option<SharedClock>) -> Result<App, String> {
     if cfg.verify_only {
-        return verify_only(cfg).await;
+        return verify_only(cfg, base).await;
     }
     full_node(cfg, base, clock).await
 }
@@ -531,10 +531,12 @@ async fn discovery(State(app): State<AppState>) -> Response {
 /// A verify-only node: no key, no store. Keys come from the issuer's discovery document and
 /// JWK Set; logouts from its status list.
 #[cfg(feature = "jwks-remote")]
-async fn verify_only(cfg: &Config) -> Result<App, String> {
+async fn verify_only(cfg: &Config, origin: &str) -> Result<App, String> {
     use keycard::Verifier;
+    use keycard::dpop::{DpopPolicy, ProofChecker};
     use keycard::keys::{RemoteJwks, RemoteJwksOptions};
     use keycard::status::{StatusListClient, StatusListOptions};
+    use keycard::stores::LocalProofLog;
 
     let issuer = cfg.issuer.clone().unwrap_or_default();
     let mut opts = RemoteJwksOptions::default().cooldown(cfg.jwks_cooldown);
@@ -552,7 +554,15 @@ async fn verify_only(cfg: &Config) -> Result<App, String> {
         .with_issuer(issuer)
         .with_cache(VERIFIED_CACHE);
     let status = StatusListClient::new(base.clone(), lists).map_err(|e| e.to_string())?;
-    let http = KeycardHttp::verify_only(base.with_revocations(Arc::new(status)));
+    let mut http = KeycardHttp::verify_only(base.with_revocations(Arc::new(status)))
+        .with_public_origin(cfg.public_url.as_deref().unwrap_or(origin))
+        .map_err(|e| e.to_string())?;
+    if cfg.dpop != DpopPolicy::Off {
+        // One process: a proof is used once here (server nonces need the issuer's key, so a
+        // verify-only node asks for none).
+        let log = LocalProofLog::new(Arc::new(keycard::SystemClock));
+        http = http.with_dpop(ProofChecker::default(), Arc::new(log));
+    }
     let maintenance = http.maintenance().spawn();
     let router = Router::new()
         .route("/me", get(me))
@@ -567,7 +577,7 @@ async fn verify_only(cfg: &Config) -> Result<App, String> {
 }
 
 #[cfg(not(feature = "jwks-remote"))]
-async fn verify_only(_: &Config) -> Result<App, String> {
+async fn verify_only(_: &Config, _: &str) -> Result<App, String> {
     Err(
         "verify-only mode fetches keys and status lists: run with --features axum,jwks-remote"
             .into(),

@@ -74,6 +74,45 @@ impl Proof {
     }
 }
 
+/// Where a proof's one-time use is recorded: the session store on a full node (every
+/// [`SessionStore`](crate::refresh::SessionStore) is one, atomic across nodes on Redis), or a
+/// [`LocalProofLog`](crate::stores::LocalProofLog) in a verify-only process.
+pub trait ProofLog: Send + Sync + std::fmt::Debug {
+    /// Records that the proof `id` was used, unless it already was, until `until`; `true` for
+    /// its first use.
+    fn claim_once<'a>(
+        &'a self,
+        id: &'a str,
+        until: Timestamp,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool>> + Send + 'a>>;
+}
+
+/// Every proof check but one-time use, then one-time use in `log`: the one rule both a full
+/// node and a verify-only one follow.
+pub(crate) async fn check_and_claim(
+    checker: &ProofChecker,
+    log: &dyn ProofLog,
+    proof: &str,
+    request: &ProofRequest<'_>,
+    now: Timestamp,
+    bound_to: Option<&str>,
+) -> Result<Proof> {
+    let proof = checker.check(proof, request, now)?;
+    if let Some(jkt) = bound_to
+        && proof.jkt != jkt
+    {
+        return Err(invalid("the proof is by another key than the token's"));
+    }
+    let until = proof
+        .issued_at
+        .max(now)
+        .saturating_add(checker.replay_window());
+    if !log.claim_once(&proof.replay_id(), until).await? {
+        return Err(invalid("the proof was used before"));
+    }
+    Ok(proof)
+}
+
 /// The request a proof must be for.
 #[derive(Clone, Copy, Debug)]
 pub struct ProofRequest<'a> {
@@ -225,7 +264,7 @@ impl ProofChecker {
     }
 
     /// How long a proof's one-time use must be remembered: its whole window.
-    pub(crate) fn replay_window(&self) -> Duration {
+    pub fn replay_window(&self) -> Duration {
         self.window_back + self.window_ahead
     }
 

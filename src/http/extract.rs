@@ -45,7 +45,8 @@ pub enum TokenSource {
 /// `C` is the application's custom claims type. The token is read from `Authorization`
 /// (`Bearer <token>`, or `DPoP <token>` with one `DPoP` proof header, RFC 9449) first; the
 /// cookie only when there is no `Authorization` header. A DPoP request needs a full node (the
-/// proof's one-time use is recorded in the session store) and answers its refusals with a
+/// proof's one-time use is recorded in the session store) or a verify-only service given
+/// [`KeycardHttp::with_dpop`], and answers its refusals with a
 /// `DPoP` challenge ([`Rejection::Dpop`]); a DPoP-bound token sent as `Bearer` or in the
 /// cookie is refused with `invalid_dpop_proof`. The URL a proof must name is
 /// [`KeycardHttp::with_public_origin`] and the request's path. If a [`RequireAuth`] layer
@@ -199,18 +200,13 @@ async fn verify_dpop<C: DeserializeOwned>(
 ) -> Result<Verified<Access, C>, Rejection> {
     let refuse = |e| Rejection::Dpop(e);
     let proof = dpop_proof(parts)?;
-    let keycard = http.keycard().ok_or(refuse(Error::InvalidDpopProof(
-        "this verify-only service does not accept DPoP",
-    )))?;
     let url = http
         .request_url(parts)
         .ok_or(refuse(Error::InvalidDpopProof(
             "a DPoP request without a Host header",
         )))?;
-    keycard
-        .verify_dpop_async::<C>(token, proof, parts.method.as_str(), &url)
+    http.verify_dpop::<C>(token, proof, parts.method.as_str(), &url)
         .await
-        .map(|(verified, _)| verified)
         .map_err(refuse)
 }
 

@@ -68,7 +68,7 @@ pub use extract::{Authenticated, RequireAuth, RequireAuthService, TokenSource};
 pub use response::{DPOP_NONCE, Rejection, token_endpoint_error};
 
 use crate::claims::SessionId;
-use crate::dpop::DpopPolicy;
+use crate::dpop::{DpopPolicy, ProofChecker, ProofLog};
 use crate::encoding::b64;
 use crate::error::{Error, Result};
 use crate::keycard::{Keycard, TokenPair};
@@ -103,6 +103,8 @@ struct Inner {
     /// The origin clients reach the service at, for a DPoP proof's `htu`; `None`: `https://`
     /// and the request's `Host`.
     public_origin: Option<String>,
+    /// A verify-only service's DPoP checks and proof log (a full node uses its keycard's).
+    dpop: Option<(ProofChecker, Arc<dyn ProofLog>)>,
 }
 
 /// The HTTP side of a [`Keycard`]: what handlers and extractors reach through the router's state
@@ -135,6 +137,7 @@ impl KeycardHttp {
                 same_site: SameSite::Strict,
                 proxy_header: None,
                 public_origin: None,
+                dpop: None,
             }),
         }
     }
@@ -154,6 +157,7 @@ impl KeycardHttp {
                 same_site: SameSite::Strict,
                 proxy_header: None,
                 public_origin: None,
+                dpop: None,
             }),
         }
     }
@@ -165,6 +169,7 @@ impl KeycardHttp {
             same_site: self.inner.same_site,
             proxy_header: self.inner.proxy_header.clone(),
             public_origin: self.inner.public_origin.clone(),
+            dpop: self.inner.dpop.clone(),
         };
         change(&mut inner);
         KeycardHttp {
@@ -199,6 +204,41 @@ impl KeycardHttp {
             .ok_or_else(|| Error::Config(format!("`{origin}` is not an http(s) origin")))?;
         let origin = normalized.trim_end_matches('/').to_owned();
         Ok(self.with(|i| i.public_origin = Some(origin)))
+    }
+
+    /// Lets a verify-only service accept DPoP-bound tokens (`Authorization: DPoP`): proofs are
+    /// checked by `checker` and their one-time use recorded in `log`, for example a
+    /// [`LocalProofLog`](crate::stores::LocalProofLog) (one process: behind a load balancer, a
+    /// proof could be used once at each instance, within its minute) or a shared store. Without
+    /// it a verify-only service refuses the `DPoP` scheme; a full node always uses its keycard's
+    /// checks and store.
+    pub fn with_dpop(self, checker: ProofChecker, log: Arc<dyn ProofLog>) -> KeycardHttp {
+        self.with(|i| i.dpop = Some((checker, log)))
+    }
+
+    /// Verifies a DPoP request's token and proof: with the keycard on a full node, with
+    /// [`KeycardHttp::with_dpop`]'s checks on a verify-only one.
+    pub(crate) async fn verify_dpop<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        url: &str,
+    ) -> Result<crate::verify::Verified<crate::claims::Access, C>> {
+        let verified = match (self.keycard(), &self.inner.dpop) {
+            (Some(keycard), _) => keycard.verify_dpop_async(token, proof, method, url).await?,
+            (None, Some((checker, log))) => {
+                self.verifier()
+                    .verify_dpop_async(token, proof, method, url, checker, log.as_ref())
+                    .await?
+            }
+            (None, None) => {
+                return Err(Error::InvalidDpopProof(
+                    "this verify-only service does not accept DPoP",
+                ));
+            }
+        };
+        Ok(verified.0)
     }
 
     /// The absolute URL of a request, as a DPoP proof's `htu` must name it.

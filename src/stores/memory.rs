@@ -18,6 +18,7 @@ use crate::refresh::{
     eviction_order,
 };
 use crate::revocation::{RevocationList, Revoke};
+use crate::stores::proof_log::LocalProofLog;
 use crate::stores::status_table::StatusTable;
 use crate::verify::RevocationCheck;
 
@@ -48,27 +49,8 @@ pub struct MemoryStore {
     status: Mutex<StatusTable>,
     /// This process's status list name (random: the table does not survive a restart).
     status_id: String,
-    /// DPoP proofs used: a revocation list of their ids (a bloom filter in front of an exact
-    /// set, pruned by time), claimed under the mutex so that check and insert are one step.
-    proofs: Mutex<ProofLog>,
-}
-
-/// The DPoP proofs a memory store has seen. Entries live for a proof's window (about a minute),
-/// so the log holds at most the proofs of the last window: besides [`SessionStore::maintain`],
-/// it prunes itself whenever it doubles, which keeps it bounded with no background task.
-struct ProofLog {
-    seen: RevocationList,
-    prune_at: usize,
-}
-
-impl ProofLog {
-    const FIRST_PRUNE: usize = 4096;
-
-    fn prune(&mut self) -> Result<usize> {
-        let pruned = self.seen.prune()?;
-        self.prune_at = (self.seen.len() * 2).max(Self::FIRST_PRUNE);
-        Ok(pruned)
-    }
+    /// DPoP proofs used.
+    proofs: LocalProofLog,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -99,12 +81,7 @@ impl MemoryStore {
 
     /// A store over an existing revocation list (for example one opened with a custom clock).
     pub fn with_revocations(revocations: Arc<RevocationList>) -> MemoryStore {
-        let proofs = Mutex::new(ProofLog {
-            seen: RevocationList::new()
-                .with_clock(revocations.clock().clone())
-                .with_prune_margin(std::time::Duration::ZERO),
-            prune_at: ProofLog::FIRST_PRUNE,
-        });
+        let proofs = LocalProofLog::new(revocations.clock().clone());
         MemoryStore {
             inner: Mutex::new(Inner::default()),
             revocations,
@@ -292,29 +269,12 @@ impl SessionStore for MemoryStore {
     }
 
     fn maintain(&self) -> StoreFuture<'_, usize> {
-        let proofs = self
-            .proofs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .prune();
+        let proofs = self.proofs.prune();
         Box::pin(ready(proofs.and_then(|_| self.revocations.prune())))
     }
 
     fn claim_once<'a>(&'a self, id: &'a str, until: Timestamp) -> StoreFuture<'a, bool> {
-        let first = (|| {
-            let id = crate::claims::TokenId::new(id)
-                .ok_or_else(|| Error::Config("a proof id that is not an id".into()))?;
-            let mut proofs = self.proofs.lock().unwrap_or_else(|p| p.into_inner());
-            if proofs.seen.is_token_revoked(&id) {
-                return Ok(false);
-            }
-            proofs.seen.revoke_token(&id, until)?;
-            if proofs.seen.len() >= proofs.prune_at {
-                proofs.prune()?;
-            }
-            Ok(true)
-        })();
-        Box::pin(ready(first))
+        crate::dpop::ProofLog::claim_once(&self.proofs, id, until)
     }
 
     fn status_list_id(&self) -> String {

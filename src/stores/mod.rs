@@ -6,11 +6,13 @@
 //!   local replica of the shared revocations.
 
 mod memory;
+mod proof_log;
 #[cfg(feature = "redis")]
 mod redis;
 mod status_table;
 
 pub use memory::MemoryStore;
+pub use proof_log::LocalProofLog;
 #[cfg(feature = "redis")]
 #[doc(hidden)]
 pub use redis::CompactFilterProbe;

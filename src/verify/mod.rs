@@ -31,6 +31,7 @@ use crate::claims::{
     TokenType,
 };
 use crate::clock::{SharedClock, Timestamp};
+use crate::dpop::{Proof, ProofChecker, ProofLog, ProofRequest};
 use crate::error::{Error, Result};
 use crate::format::{self, Opened, jwt, paseto};
 use crate::keys::{Format, KeyPurpose, KeyRing, Kid};
@@ -251,14 +252,53 @@ impl Verifier {
         self.verify_async(token, Binding::Bearer).await
     }
 
-    /// [`verify_access_async`](Verifier::verify_access_async) for a token sent with a DPoP
-    /// proof: a token bound to a key is accepted, and so is one that is not (the caller decides
-    /// what an unbound token under the `DPoP` scheme means). The proof is the caller's to check.
-    pub(crate) async fn verify_access_bound_async<C: DeserializeOwned>(
+    /// Verifies a DPoP-bound access token sent with its proof (`Authorization: DPoP <token>`
+    /// plus `DPoP: <proof>`, RFC 9449 §7): the token as
+    /// [`verify_access_async`](Verifier::verify_access_async) does, then the proof for this
+    /// request (`method`, the absolute `url`, `ath` the token's hash) with `checker`, then that
+    /// the proof's key is the one the token is bound to (`cnf.jkt`), and last the proof's
+    /// one-time use in `log`. A token that is not bound is refused (`invalid_dpop_proof`): it
+    /// is a bearer token and goes with `Bearer`.
+    ///
+    /// A full node calls this through [`Keycard::verify_dpop_async`](crate::Keycard::verify_dpop_async)
+    /// (the session store is the log); a verify-only service passes a
+    /// [`LocalProofLog`](crate::stores::LocalProofLog).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use keycard::{NoCustomClaims, Verifier, dpop::ProofChecker, stores::LocalProofLog};
+    /// # async fn f(verifier: &Verifier, token: &str, proof: &str) -> keycard::Result<()> {
+    /// let log = LocalProofLog::new(Arc::new(keycard::SystemClock));
+    /// let checker = ProofChecker::default();
+    /// let (verified, _proof) = verifier
+    ///     .verify_dpop_async::<NoCustomClaims>(token, proof, "GET", "https://api.example/me", &checker, &log)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_dpop_async<C: DeserializeOwned>(
         &self,
         token: &str,
-    ) -> Result<Verified<Access, C>> {
-        self.verify_async(token, Binding::Proven).await
+        proof: &str,
+        method: &str,
+        url: &str,
+        checker: &ProofChecker,
+        log: &dyn ProofLog,
+    ) -> Result<(Verified<Access, C>, Proof)> {
+        let verified: Verified<Access, C> = self.verify_async(token, Binding::Proven).await?;
+        let Some(bound) = verified.claims().dpop_jkt().map(str::to_owned) else {
+            return Err(Error::InvalidDpopProof(
+                "the token is not DPoP-bound: send it as a Bearer token",
+            ));
+        };
+        let request = ProofRequest {
+            method,
+            url,
+            access_token: Some(token),
+        };
+        let now = self.clock.now();
+        let proof =
+            crate::dpop::check_and_claim(checker, log, proof, &request, now, Some(&bound)).await?;
+        Ok((verified, proof))
     }
 
     /// [`verify_refresh`](Verifier::verify_refresh) for async code.

@@ -21,6 +21,10 @@ pub const TESTS: &[(&str, fn())] = &[
         "dpop::the_readme_client_runs_against_the_demo",
         readme_client,
     ),
+    (
+        "dpop::a_verify_only_node_checks_proofs_itself",
+        verify_only_node,
+    ),
 ];
 
 /// A DPoP client whose key and proofs jose makes.
@@ -325,5 +329,42 @@ fn readme_client() {
             json!({"step": "refresh", "status": 200, "token_type": "DPoP"}),
             json!({"step": "me", "status": 200, "sub": "alice"}),
         ]
+    );
+}
+
+fn verify_only_node() {
+    // The full node binds the session; a verify-only node (its own process, keys from the full
+    // node's JWK Set) accepts the bound token with a proof for itself, once.
+    let full = Node::start(&[]);
+    let edge = crate::verify_only::verify_only(&full.base);
+    let (c, e) = (full.client(), edge.client());
+    let key = Client::new("EdDSA");
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let r = login(
+        &c,
+        Some(&key.proof("POST", &c.url("/login"), now(), None, None)),
+    );
+    assert_eq!((r.status, r.str("token_type").as_str()), (200, "DPoP"));
+    let access = r.str("access_token");
+
+    let good = key.proof("GET", &e.url("/me"), now(), Some(&access), None);
+    let ok = me(&e, "DPoP", &access, Some(&good));
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["sub"], "alice");
+    assert_dpop_challenge(&me(&e, "DPoP", &access, Some(&good)), "invalid_dpop_proof");
+    assert_dpop_challenge(&me(&e, "Bearer", &access, None), "invalid_dpop_proof");
+    // A proof made for the full node's URL is not one for this node.
+    let other = key.proof("GET", &c.url("/me"), now(), Some(&access), None);
+    assert_dpop_challenge(&me(&e, "DPoP", &access, Some(&other)), "invalid_dpop_proof");
+    let thief = Client::new("ES256");
+    let stolen = thief.proof("GET", &e.url("/me"), now(), Some(&access), None);
+    assert_dpop_challenge(
+        &me(&e, "DPoP", &access, Some(&stolen)),
+        "invalid_dpop_proof",
     );
 }

@@ -26,7 +26,7 @@ fn full(dir: &TempDir, extra: &[&str]) -> Node {
     Node::start(&flags)
 }
 
-fn verify_only(issuer: &str) -> Node {
+pub fn verify_only(issuer: &str) -> Node {
     Node::start(&[
         "--verify-only",
         "--issuer",
