@@ -30,7 +30,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("refresh", &["keys", "claims", "verify", "revocation"]),
     (
         "stores",
-        &["keys", "claims", "verify", "revocation", "refresh"],
+        &["keys", "claims", "dpop", "verify", "revocation", "refresh"],
     ),
     (
         "keycard",
