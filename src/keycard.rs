@@ -34,9 +34,22 @@ pub struct TokenPair {
     pub refresh: RefreshToken,
     /// The session both belong to.
     pub session: SessionId,
+    /// The RFC 7638 thumbprint of the DPoP key the session is bound to, when it is (its access
+    /// tokens carry it as `cnf.jkt`).
+    pub dpop_jkt: Option<String>,
 }
 
 impl TokenPair {
+    /// `"DPoP"` for a DPoP-bound pair, else `"Bearer"`: the `token_type` of an OAuth-style
+    /// token response (RFC 9449 §5).
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
+
     /// Seconds until the access token expires, from `now` (for an `expires_in` field).
     pub fn expires_in(&self, now: Timestamp) -> u64 {
         self.access.expires_at().duration_since(now).as_secs()
@@ -790,7 +803,10 @@ impl Keycard {
     /// checked with [`Keycard::check_dpop_async`]). A session bound to a key refreshes only
     /// with a proof by that key; a refresh without one, or by another key, is refused
     /// (`invalid_dpop_proof`) before anything changes, so a thief without the key can neither
-    /// refresh nor, by replaying, end the session.
+    /// refresh nor, by replaying, end the session. A session is bound at login only: a proof at
+    /// the refresh of a bearer session binds nothing ([`TokenPair::token_type`] stays
+    /// `Bearer`), so the thief of a bearer refresh token cannot bind the session to their key
+    /// and so keep its owner's replay from revoking it.
     pub async fn refresh_dpop_async(
         &self,
         token: &str,
@@ -968,6 +984,7 @@ impl Keycard {
             access,
             refresh,
             session: family.sid.clone(),
+            dpop_jkt: family.dpop_jkt.clone(),
         })
     }
 

@@ -1306,6 +1306,18 @@ fn a_stolen_bound_session_is_useless_without_the_key() {
         w.kc.verify::<NoCustomClaims>(token).unwrap_err().kind(),
         "invalid_dpop_proof"
     );
+    assert_eq!(next.token_type(), "DPoP");
+    // A bearer session is bound at login or never: a proof at its refresh binds nothing, so
+    // the thief of a bearer refresh token cannot bind the session to their key.
+    let plain = w.kc.login("dave", &NoCustomClaims {}, None).unwrap();
+    let after =
+        w.kc.refresh_dpop(plain.refresh.as_str(), None, Some(&refresh_proof(&thief)))
+            .unwrap();
+    assert_eq!(
+        (after.token_type(), after.dpop_jkt.as_deref()),
+        ("Bearer", None)
+    );
+    assert!(w.kc.verify::<NoCustomClaims>(after.access.as_str()).is_ok());
     // A privilege change keeps the binding (never a downgrade to bearer).
     let again = w.kc.reissue(&verified, &json!({"role": "admin"})).unwrap();
     assert_eq!(

@@ -281,13 +281,13 @@ enum Mode {
 /// the CSRF token in the body (cookie).
 /// A DPoP-bound pair says `"token_type": "DPoP"`; with server nonces on, every answer carries
 /// the current one.
-fn issued(app: &AppState, pair: &TokenPair, mode: Mode, bound: bool) -> Response {
+fn issued(app: &AppState, pair: &TokenPair, mode: Mode) -> Response {
     let expires_in = pair.expires_in(app.keycard.now());
     let mut r = match mode {
         Mode::Bearer => Json(json!({
             "access_token": pair.access.as_str(),
             "refresh_token": pair.refresh.as_str(),
-            "token_type": if bound { "DPoP" } else { "Bearer" },
+            "token_type": pair.token_type(),
             "expires_in": expires_in,
         }))
         .into_response(),
@@ -361,13 +361,12 @@ async fn login(State(app): State<AppState>, request: Request) -> Response {
     if let Some(device) = &body.device {
         context = context.with_device(device);
     }
-    let bound = jkt.is_some();
     match app
         .keycard
         .login_dpop_async(&body.username, &NoCustomClaims {}, Some(&context), jkt)
         .await
     {
-        Ok(pair) => issued(&app, &pair, body.mode, bound),
+        Ok(pair) => issued(&app, &pair, body.mode),
         Err(e) => token_endpoint_error(e),
     }
 }
@@ -406,18 +405,17 @@ async fn refresh(State(app): State<AppState>, request: Request) -> Response {
             Ok(jkt) => jkt,
             Err(e) => return token_endpoint_error(e),
         };
-        let bound = jkt.is_some();
         return match app
             .keycard
             .refresh_dpop_async(&body.refresh_token, Some(&context), jkt.as_deref())
             .await
         {
-            Ok(pair) => issued(&app, &pair, Mode::Bearer, bound),
+            Ok(pair) => issued(&app, &pair, Mode::Bearer),
             Err(e) => token_endpoint_error(e),
         };
     }
     match app.http.refresh_with_cookie(&parts).await {
-        Ok(pair) => issued(&app, &pair, Mode::Cookie, false),
+        Ok(pair) => issued(&app, &pair, Mode::Cookie),
         // A refused refresh token ends the browser's session: clear its cookies.
         Err(Rejection::Token(e)) => (app.http.clear_cookies(), e).into_response(),
         Err(other) => other.into_response(),
@@ -504,7 +502,7 @@ async fn reauth(State(app): State<AppState>, user: Authenticated, body: Body) ->
         _ => Mode::Bearer,
     };
     match app.keycard.step_up_async(user.verified()).await {
-        Ok(pair) => issued(&app, &pair, mode, user.source() == TokenSource::Dpop),
+        Ok(pair) => issued(&app, &pair, mode),
         Err(e) => e.into_response(),
     }
 }

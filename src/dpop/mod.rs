@@ -9,7 +9,7 @@
 //! 1. size (at most 8 KiB) and shape (three base64url segments);
 //! 2. the header: `typ` `dpop+jwt`; `alg` an allowed one (EdDSA, ES256); `jwk` a public key of
 //!    that algorithm (`OKP`/`Ed25519` or `EC`/`P-256`), with no private member; no `crit`,
-//!    `jku`, `x5u`, `x5c`;
+//!    `kid`, `jku`, `x5u`, `x5c`;
 //! 3. the signature, by that key;
 //! 4. the claims: `jti` (1 to 256 characters), `htm` equal to the request's method, `htu` equal
 //!    to the request's URL (both normalized: scheme and host lower-case, default port dropped,
@@ -18,9 +18,12 @@
 //! 5. with server nonces on, `nonce` equal to a current one (`use_dpop_nonce`, carrying the nonce
 //!    to retry with).
 //!
-//! One-time use (`jti` seen once within the window, per key) needs shared state, so it is the
-//! session store's: [`Keycard::check_dpop_async`](crate::Keycard::check_dpop_async) runs these
-//! checks and then claims the proof in the store (atomic across nodes on Redis).
+//! One-time use (`jti` seen once within the window, per key) needs state, kept in a
+//! [`ProofLog`]: on a full node the session store
+//! ([`Keycard::check_dpop_async`](crate::Keycard::check_dpop_async) and
+//! [`Keycard::verify_dpop_async`](crate::Keycard::verify_dpop_async); atomic across nodes on
+//! Redis), on a verify-only service a [`LocalProofLog`](crate::stores::LocalProofLog) given to
+//! [`Verifier::verify_dpop_async`](crate::Verifier::verify_dpop_async).
 
 use std::time::Duration;
 
@@ -41,8 +44,8 @@ pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 pub enum DpopPolicy {
     /// Proofs are ignored and DPoP-bound requests refused.
     Off,
-    /// A login or refresh with a proof binds the session; without one, the session is a bearer
-    /// session (the default).
+    /// A login with a proof binds the session; without one, the session is a bearer session
+    /// (the default).
     #[default]
     Optional,
     /// Every login must come with a proof.

@@ -218,6 +218,14 @@ fn bind_refresh_call() {
     assert_eq!(cnf_jkt(&r.str("access_token")), es.jkt);
     let plain = c.login("bob");
     assert_eq!(me(&c, "Bearer", &plain.access, None).status, 200);
+    // A proof at the refresh of a bearer session binds nothing: still Bearer.
+    let r = refresh(
+        &c,
+        &plain.refresh,
+        Some(&es.proof("POST", &c.url("/refresh"), now, None, None)),
+    );
+    assert_eq!((r.status, r.str("token_type").as_str()), (200, "Bearer"));
+    assert_eq!(cnf_jkt(&r.str("access_token")), "");
     let misused = key.proof("GET", &c.url("/me"), now, Some(&plain.access), None);
     assert_dpop_challenge(
         &me(&c, "DPoP", &plain.access, Some(&misused)),
