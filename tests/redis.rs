@@ -4,10 +4,14 @@
 //! stream position was trimmed away, compact replicas, forged data in Redis, and a three-master
 //! Redis Cluster.
 //!
-//! Harness-less (`libtest-mimic`): without redis-server the tests are reported ignored, with the
+//! Harness-less (`common/harness.rs`): without redis-server the tests are reported ignored, with the
 //! reason, outside CI, and fail under CI. The binary is also its own child process for the
 //! cross-process race (`KEYCARD_REDIS_CHILD`).
 
+#[path = "common/mod.rs"]
+mod common;
+#[path = "common/dpop.rs"]
+mod dpop;
 #[path = "common/harness.rs"]
 mod harness;
 #[path = "common/oracle.rs"]
@@ -117,6 +121,56 @@ fn logout_on_one_node_holds_on_the_other() {
         "revoked"
     );
     assert_eq!(kind(b.kc.refresh(q.refresh.as_str(), None)), "revoked");
+}
+
+fn a_dpop_proof_is_used_once_across_nodes() {
+    let server = RedisServer::start();
+    let keys = shared_keys();
+    let (a, b) = (node(&server.url(), &keys), node(&server.url(), &keys));
+    let client = dpop::DpopClient::new(Algorithm::EdDSA);
+    let now = || a.kc.now().as_unix();
+    let login_url = "https://api.test/login";
+    let login = keycard::dpop::ProofRequest {
+        method: "POST",
+        url: login_url,
+        access_token: None,
+    };
+    // A login proof used on A is spent on B too.
+    let proof = client.proof("POST", login_url, now(), None);
+    let jkt = a.kc.check_dpop(&proof, &login).unwrap().jkt;
+    assert_eq!(kind(b.kc.check_dpop(&proof, &login)), "invalid_dpop_proof");
+    let pair =
+        a.kc.login_dpop("alice", &NoCustomClaims {}, None, Some(jkt))
+            .unwrap();
+    let token = pair.access.as_str();
+    let api = "https://api.test/orders";
+    let call = client.proof("GET", api, now(), Some(token));
+    assert!(
+        b.kc.verify_dpop::<NoCustomClaims>(token, &call, "GET", api)
+            .is_ok()
+    );
+    assert_eq!(
+        kind(a.kc.verify_dpop::<NoCustomClaims>(token, &call, "GET", api)),
+        "invalid_dpop_proof"
+    );
+    // The binding lives in Redis: B refuses a refresh without the key, and takes one with it.
+    assert_eq!(
+        kind(b.kc.refresh(pair.refresh.as_str(), None)),
+        "invalid_dpop_proof"
+    );
+    let refresh_url = "https://api.test/refresh";
+    let refresh = keycard::dpop::ProofRequest {
+        method: "POST",
+        url: refresh_url,
+        access_token: None,
+    };
+    let proved =
+        b.kc.check_dpop(&client.proof("POST", refresh_url, now(), None), &refresh)
+            .unwrap();
+    let next =
+        b.kc.refresh_dpop(pair.refresh.as_str(), None, Some(&proved.jkt))
+            .unwrap();
+    assert_eq!(next.token_type(), "DPoP");
 }
 
 fn a_refresh_race_across_nodes_has_one_winner() {
@@ -678,6 +732,10 @@ fn main() {
         (
             "a_refresh_race_across_nodes_has_one_winner",
             a_refresh_race_across_nodes_has_one_winner,
+        ),
+        (
+            "a_dpop_proof_is_used_once_across_nodes",
+            a_dpop_proof_is_used_once_across_nodes,
         ),
         (
             "reuse_detected_on_one_node_revokes_the_family_on_the_other",
