@@ -699,13 +699,7 @@ impl Keycard {
         let claims = crate::claims::custom_members(claims);
         async move {
             let claims = claims?;
-            let required = match self.cfg.dpop {
-                DpopPolicy::Required => true,
-                DpopPolicy::Optional => self.cfg.dpop_required_for.as_ref().is_some_and(|rule| {
-                    (rule.0)(sub, context.unwrap_or(&ClientContext::default()))
-                }),
-                DpopPolicy::Off => false,
-            };
+            let required = self.dpop_required(sub, context.unwrap_or(&ClientContext::default()));
             let dpop_jkt = match (self.cfg.dpop, dpop_jkt) {
                 (DpopPolicy::Off, _) => None,
                 (_, None) if required => {
@@ -843,6 +837,13 @@ impl Keycard {
                 (Some(_), None) => {
                     return Err(Error::InvalidDpopProof(
                         "the session is bound to a DPoP key: refresh with a proof",
+                    ));
+                }
+                // A bearer session the policy now requires to be bound (the policy changed
+                // since its login) refreshes no more: its user logs in again, with a proof.
+                (None, _) if self.dpop_required(&family.sub, &family.context) => {
+                    return Err(Error::InvalidDpopProof(
+                        "this service requires DPoP-bound sessions: log in with a proof",
                     ));
                 }
                 (None, _) => {}
@@ -1046,6 +1047,20 @@ impl Keycard {
         let log = StoreProofs(self.store.as_ref());
         let checker = &self.cfg.dpop_checker;
         crate::dpop::check_and_claim(checker, &log, proof, request, self.now(), None).await
+    }
+
+    /// Whether a session of `sub` from `context` must be DPoP-bound (the policy, or the rule of
+    /// [`KeycardBuilder::dpop_required_for`]).
+    fn dpop_required(&self, sub: &str, context: &ClientContext) -> bool {
+        match self.cfg.dpop {
+            DpopPolicy::Required => true,
+            DpopPolicy::Optional => self
+                .cfg
+                .dpop_required_for
+                .as_ref()
+                .is_some_and(|rule| (rule.0)(sub, context)),
+            DpopPolicy::Off => false,
+        }
     }
 
     fn dpop_on(&self) -> Result<()> {

@@ -1356,6 +1356,26 @@ fn dpop_policy_and_nonces() {
             .is_ok()
     );
 
+    // A policy turned to Required applies at the next refresh of an existing bearer session
+    // (refused, nothing burned: the same session still refreshes where the policy allows it).
+    let store: Arc<dyn keycard::refresh::SessionStore> =
+        Arc::new(keycard::stores::MemoryStore::new());
+    let before = build(keycard::Keycard::builder(f.keys.clone()).store(store.clone()));
+    let after = build(
+        keycard::Keycard::builder(f.keys.clone())
+            .store(store)
+            .dpop(keycard::dpop::DpopPolicy::Required),
+    );
+    let old = before.login("erin", &NoCustomClaims {}, None).unwrap();
+    assert_eq!(
+        after
+            .refresh(old.refresh.as_str(), None)
+            .unwrap_err()
+            .kind(),
+        "invalid_dpop_proof"
+    );
+    assert!(before.refresh(old.refresh.as_str(), None).is_ok());
+
     // Required for some clients: the rule's logins need a proof, the others may be bearer.
     let some = build(
         keycard::Keycard::builder(f.keys.clone())
