@@ -118,18 +118,17 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// The one `DPoP` header of a request.
-pub(crate) fn dpop_proof(parts: &Parts) -> Result<&str, Rejection> {
-    let refuse = |why| Rejection::Dpop(Error::InvalidDpopProof(why));
+pub(crate) fn dpop_proof(parts: &Parts) -> crate::error::Result<&str> {
     let mut proofs = parts.headers.get_all(DPOP_HEADER).iter();
-    let proof = proofs
-        .next()
-        .ok_or(refuse("a DPoP request without a DPoP header"))?;
+    let proof = proofs.next().ok_or(Error::InvalidDpopProof(
+        "a DPoP request without a DPoP header",
+    ))?;
     if proofs.next().is_some() {
-        return Err(refuse("more than one DPoP header"));
+        return Err(Error::InvalidDpopProof("more than one DPoP header"));
     }
     proof
         .to_str()
-        .map_err(|_| refuse("a DPoP header that is not ASCII"))
+        .map_err(|_| Error::InvalidDpopProof("a DPoP header that is not ASCII"))
 }
 
 /// The `DPoP` request header.
@@ -199,7 +198,7 @@ async fn verify_dpop<C: DeserializeOwned>(
     token: &str,
 ) -> Result<Verified<Access, C>, Rejection> {
     let refuse = |e| Rejection::Dpop(e);
-    let proof = dpop_proof(parts)?;
+    let proof = dpop_proof(parts).map_err(refuse)?;
     let url = http
         .request_url(parts)
         .ok_or(refuse(Error::InvalidDpopProof(

@@ -283,10 +283,7 @@ impl KeycardHttp {
         {
             return Ok(None);
         }
-        let proof = extract::dpop_proof(parts).map_err(|r| match r {
-            Rejection::Dpop(e) | Rejection::Token(e) => e,
-            _ => Error::InvalidDpopProof("a malformed DPoP header"),
-        })?;
+        let proof = extract::dpop_proof(parts)?;
         let url = self.request_url(parts).ok_or(Error::InvalidDpopProof(
             "a DPoP request without a Host header",
         ))?;

@@ -235,12 +235,12 @@ impl Verifier {
     /// token stolen and replayed as a bearer token fails on every path that does not check a
     /// proof.
     pub fn verify_access<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Access, C>> {
-        self.verify(token, Binding::Bearer)
+        self.verify(token)
     }
 
     /// Verifies a refresh token and reads its claims, custom ones as `C`.
     pub fn verify_refresh<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<Refresh, C>> {
-        self.verify(token, Binding::Bearer)
+        self.verify(token)
     }
 
     /// [`verify_access`](Verifier::verify_access) for async code: the same checks, with the
@@ -309,13 +309,11 @@ impl Verifier {
         self.verify_async(token, Binding::Bearer).await
     }
 
-    fn verify<K: TokenKind, C: DeserializeOwned>(
-        &self,
-        token: &str,
-        binding: Binding,
-    ) -> Result<Verified<K, C>> {
+    /// The blocking verify: a token alone, so a DPoP-bound one is refused (proofs are checked
+    /// only on the async path).
+    fn verify<K: TokenKind, C: DeserializeOwned>(&self, token: &str) -> Result<Verified<K, C>> {
         let checked = self.check_token::<K>(token)?;
-        binding.admits(&checked.claims)?;
+        Binding::Bearer.admits(&checked.claims)?;
         if let Some(list) = self.revocation_check()?
             && list.check(&checked.facts())?
         {
