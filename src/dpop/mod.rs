@@ -33,7 +33,7 @@ use serde_json::Value;
 use crate::clock::Timestamp;
 use crate::encoding::{b64, json as strict_json};
 use crate::error::{Error, Result};
-use crate::keys::{Algorithm, Key, Kid};
+use crate::keys::{Algorithm, JwkOverrides, Kid, key_from_jwk_value};
 
 /// The largest proof accepted, in bytes.
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
@@ -331,12 +331,13 @@ impl ProofChecker {
         jwk.remove("kid");
         jwk.remove("use");
         jwk.remove("key_ops");
-        let key = Key::from_jwk_with(
-            &Value::Object(jwk).to_string(),
-            Some(alg),
-            Some(Kid::new("dpop").map_err(|_| invalid("kid"))?),
-        )
-        .map_err(|_| invalid("the proof's jwk is not a public key of its alg"))?;
+        // Already parsed strictly with the header: imported as the value it is.
+        let over = JwkOverrides {
+            alg: Some(alg),
+            kid: Some(Kid::new("dpop").map_err(|_| invalid("kid"))?),
+        };
+        let (key, _) = key_from_jwk_value(Value::Object(jwk), &over)
+            .map_err(|_| invalid("the proof's jwk is not a public key of its alg"))?;
         let sig = b64::decode(s).map_err(|_| invalid("the proof signature is not base64url"))?;
         let input = &proof[..h.len() + 1 + p.len()];
         if sig.len() != 64 || !key.material().verify(&[input.as_bytes()], &sig) {

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::keys::Key;
 
 const NOW: i64 = 1_800_000_000;
 const URL: &str = "https://api.example/resource";

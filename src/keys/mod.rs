@@ -23,6 +23,7 @@ mod remote;
 use std::fmt;
 
 pub use jwk::SkippedKey;
+pub(crate) use jwk::{JwkOverrides, key_from_jwk_value};
 pub use key::Key;
 pub(crate) use keyring::KeySet;
 pub use keyring::{KeyRing, KeyState, KeyStatus};
