@@ -1258,24 +1258,19 @@ fn dpop_attacks_fail_with_their_kind_and_controls_pass() {
 fn a_stolen_bound_session_is_useless_without_the_key() {
     let w = dpop_world();
     let c = &w.client;
-    let login = |client: &DpopClient| {
-        let proof = client.proof("POST", "https://api.test/login", T0, None);
+    // The key `client` proves at a token endpoint (`path`: login or refresh).
+    let proved = |client: &DpopClient, path: &str| {
+        let url = format!("https://api.test/{path}");
         let req = keycard::dpop::ProofRequest {
             method: "POST",
-            url: "https://api.test/login",
+            url: &url,
             access_token: None,
         };
+        let proof = client.proof("POST", &url, T0, None);
         w.kc.check_dpop(&proof, &req).unwrap().jkt
     };
-    let refresh_proof = |client: &DpopClient| {
-        let proof = client.proof("POST", "https://api.test/refresh", T0, None);
-        let req = keycard::dpop::ProofRequest {
-            method: "POST",
-            url: "https://api.test/refresh",
-            access_token: None,
-        };
-        w.kc.check_dpop(&proof, &req).unwrap().jkt
-    };
+    let login = |client: &DpopClient| proved(client, "login");
+    let refresh_proof = |client: &DpopClient| proved(client, "refresh");
     let pair =
         w.kc.login_dpop("carol", &NoCustomClaims {}, None, Some(login(c)))
             .unwrap();
